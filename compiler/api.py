@@ -1,0 +1,55 @@
+"""The compiler as a library: model file -> optimised IR -> ONNX / NumPy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .ir import Graph
+from .loader import ModelSpec, load_model
+from .lowering import Builder
+
+
+@dataclass
+class Compiled:
+    spec: ModelSpec
+    graph: Graph  # after the passes
+    before: str  # the IR before the passes, as text
+    weights: dict[str, np.ndarray]  # Keras variables by "<layer>/<variable>"
+
+    def onnx(self) -> Any:
+        from .backends.onnx import to_onnx
+
+        return to_onnx(self.graph)
+
+    def numpy_source(self) -> tuple[str, dict[str, np.ndarray]]:
+        from .backends.numpy import to_numpy
+
+        return to_numpy(self.graph, Path(self.spec.file).name)
+
+
+def compile_spec(spec: ModelSpec, optimize: bool = True) -> Compiled:
+    """Lower ``spec`` and run the pass pipeline (verifying the graph after every pass)."""
+    from .passes import run_pipeline
+
+    builder = Builder(spec)
+    graph = builder.build()
+    graph.verify()
+    before = graph.dump()
+    if optimize:
+        run_pipeline(graph)
+    return Compiled(spec, graph, before, builder.source.taken)
+
+
+def compile_file(path: str | Path, optimize: bool = True) -> Compiled:
+    return compile_spec(load_model(path), optimize)
+
+
+def with_outputs(spec: ModelSpec, outputs: list[str]) -> ModelSpec:
+    """The same model exposing other layers as outputs (for layer-by-layer checks)."""
+    from dataclasses import replace
+
+    return replace(spec, outputs=list(outputs))

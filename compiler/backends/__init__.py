@@ -1,0 +1,1 @@
+"""Code generators: ``onnx`` (an onnx.ModelProto) and ``numpy`` (a standalone module)."""

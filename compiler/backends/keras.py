@@ -1,0 +1,71 @@
+"""The oracle: the same model built in Keras (JAX backend) with the same weights."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ..errors import TdcError
+from ..loader import LayerSpec, ModelSpec
+
+
+def import_keras() -> Any:
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    try:
+        import keras
+    except ImportError:
+        raise TdcError("this command needs Keras: pip install 'tdc[keras]'") from None
+    return keras
+
+
+def make_layer(keras: Any, spec: LayerSpec, name: str | None) -> Any:
+    args = dict(spec.args)
+    if spec.inner is not None:
+        args["layer"] = make_layer(keras, spec.inner, None)
+    if name is not None:
+        args["name"] = name
+    return getattr(keras.layers, spec.type)(**args)
+
+
+def variable_key(layer_name: str, path: str) -> str:
+    """``<layer>/<variable>``; Bidirectional layers add the direction."""
+    parts = path.split("/")
+    direction = ""
+    if any(p.startswith("forward_") for p in parts):
+        direction = "forward/"
+    elif any(p.startswith("backward_") for p in parts):
+        direction = "backward/"
+    return f"{layer_name}/{direction}{parts[-1]}"
+
+
+def keras_model(spec: ModelSpec, weights: dict[str, np.ndarray], outputs: list[str] | None = None
+                ) -> Any:
+    """A functional Keras model of ``spec`` whose variables hold ``weights``."""
+    keras = import_keras()
+    tensors: dict[str, Any] = {}
+    for inp in spec.inputs:
+        tensors[inp.name] = keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)
+    layers = []
+    for lay in spec.layers:
+        layer = make_layer(keras, lay, lay.name)
+        ins = [tensors[n] for n in lay.inputs]
+        out = layer(ins if len(ins) > 1 else ins[0])
+        tensors[lay.name] = out[0] if isinstance(out, list | tuple) else out
+        layers.append(layer)
+    names = outputs or spec.outputs
+    model = keras.Model([tensors[i.name] for i in spec.inputs], [tensors[n] for n in names])
+    for layer in layers:
+        for v in layer.weights:
+            key = variable_key(layer.name, v.path)
+            if key not in weights:
+                raise TdcError(f"no weight for Keras variable {key}")
+            v.assign(weights[key])
+    return model
+
+
+def run_keras(model: Any, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    out = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0,
+                        batch_size=max(1, inputs[0].shape[0]))
+    return [np.asarray(o) for o in (out if isinstance(out, list) else [out])]

@@ -1,0 +1,98 @@
+"""Compile a model both ways and compare with live Keras on the same weights and inputs.
+
+``check(model_dict, ...)`` is the one helper every layer test uses: it writes the model
+file and random (non-trivial) weights, compiles to ONNX and NumPy through the full pass
+pipeline, runs Keras, and asserts both backends match within atol 1e-4, rtol 1e-3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from compiler.api import compile_file
+from compiler.backends.keras import keras_model, run_keras
+from compiler.backends.numpy import load_module
+from compiler.backends.onnx import check as onnx_check
+from compiler.backends.onnx import run as onnx_run
+from compiler.weights import write_npz
+
+ATOL, RTOL = 1e-4, 1e-3
+
+
+def random_weights(shapes: dict[str, tuple[int, ...]], seed: int = 0) -> dict[str, np.ndarray]:
+    """Non-trivial weights: biases and BatchNorm statistics away from their defaults."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for key, shape in sorted(shapes.items()):
+        if key.endswith("moving_variance"):
+            out[key] = rng.uniform(0.5, 1.5, shape)
+        else:
+            out[key] = rng.normal(0.0, 0.4, shape)
+    return {k: v.astype(np.float32) for k, v in out.items()}
+
+
+def random_inputs(compiled: Any, batch: int, time: int, seed: int = 1) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for inp in compiled.spec.inputs:
+        shape = (batch, *[time if d is None else d for d in inp.shape])
+        if inp.dtype.startswith("int"):
+            arrays.append(rng.integers(0, 10, shape).astype(inp.dtype))
+        else:
+            arrays.append(rng.normal(0.0, 1.0, shape).astype(np.float32))
+    return arrays
+
+
+def write_model(tmp: Path, model: dict[str, Any], name: str = "model") -> Path:
+    path = tmp / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(model, sort_keys=False))
+    return path
+
+
+def check(tmp: Path, model: dict[str, Any], batch: int = 2, time: int = 5, seed: int = 0
+          ) -> dict[str, float]:
+    """Assert ONNX and NumPy match Keras; returns the worst abs error per backend."""
+    path = write_model(tmp, model)
+    drawn = compile_file(path)  # seeded weights, just to learn the variable shapes
+    weights = random_weights({k: v.shape for k, v in drawn.weights.items()}, seed)
+    if weights:
+        write_npz(tmp / "model.npz", weights)
+        path = write_model(tmp, {**model, "weights": "model.npz"})
+    compiled = compile_file(path)
+    xs = random_inputs(compiled, batch, time, seed + 1)
+    ref = run_keras(keras_model(compiled.spec, compiled.weights), xs)
+
+    proto = compiled.onnx()
+    onnx_check(proto)
+    feeds = {i.name: x for i, x in zip(compiled.spec.inputs, xs, strict=True)}
+    got_onnx = onnx_run(proto, feeds)
+    text, w = compiled.numpy_source()
+    got_np = load_module(text, w).predict(*xs)
+    if not isinstance(got_np, dict):
+        got_np = {compiled.graph.output_names[0]: got_np}
+
+    worst = {"onnx": 0.0, "numpy": 0.0}
+    for name, r in zip(compiled.graph.output_names, ref, strict=True):
+        for backend, got in (("onnx", got_onnx[name]), ("numpy", got_np[name])):
+            assert got.shape == r.shape, f"{backend} {name}: shape {got.shape} != {r.shape}"
+            np.testing.assert_allclose(got, r, atol=ATOL, rtol=RTOL,
+                                       err_msg=f"{backend} output {name} differs from Keras")
+            worst[backend] = max(worst[backend], float(np.max(np.abs(got - r), initial=0.0)))
+    return worst
+
+
+def td(layer: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    """Wrap a layer entry in TimeDistributed."""
+    out = {"type": "TimeDistributed", "layer": layer}
+    if name:
+        out["name"] = name
+    return out
+
+
+def model(shape: list[Any], *layers: dict[str, Any], dtype: str = "float32") -> dict[str, Any]:
+    """A one-input model file as a dict."""
+    return {"inputs": {"x": {"shape": shape, "dtype": dtype}}, "layers": list(layers)}
