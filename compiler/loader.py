@@ -142,7 +142,9 @@ class _Parser:
             self.err("the model file must be a mapping with 'inputs' and 'layers'", 1)
         for key in doc:
             if key not in TOP_KEYS:
-                self.err(f"unknown top-level key '{key}'", _kl(doc, key), accepted=", ".join(TOP_KEYS))
+                self.err(
+                    f"unknown top-level key '{key}'", _kl(doc, key), accepted=", ".join(TOP_KEYS)
+                )
         inputs = self.inputs(doc)
         layers = self.layers(doc, {i.name for i in inputs})
         outputs = self.outputs(doc, layers, inputs)
@@ -179,7 +181,10 @@ class _Parser:
     def inputs(self, doc: dict) -> list[InputSpec]:
         raw = doc.get("inputs")
         if not isinstance(raw, dict) or not raw:
-            self.err("'inputs' must map each input name to {shape: [...], dtype: ...}", _kl(doc, "inputs"))
+            self.err(
+                "'inputs' must map each input name to {shape: [...], dtype: ...}",
+                _kl(doc, "inputs"),
+            )
         return [self.one_input(name, spec, raw.key_lines.get(name)) for name, spec in raw.items()]
 
     def one_input(self, name: str, spec: Any, line: int | None) -> InputSpec:
@@ -188,19 +193,27 @@ class _Parser:
             self.err(f"input '{name}' needs {{shape: [...]}}", line)
         for key in spec:
             if key not in ("shape", "dtype"):
-                self.err(f"input '{name}': unknown key '{key}'", _kl(spec, key), accepted="shape, dtype")
+                self.err(
+                    f"input '{name}': unknown key '{key}'", _kl(spec, key), accepted="shape, dtype"
+                )
         shape = spec["shape"]
         ok = isinstance(shape, list) and all(
             d is None or (isinstance(d, int) and not isinstance(d, bool) and 0 < d <= MAX_DIM)
             for d in shape
         )
         if not ok:
-            self.err(f"input '{name}': shape must be a list of positive integers or null "
-                     f"(batch axis excluded)", _kl(spec, "shape"))
+            self.err(
+                f"input '{name}': shape must be a list of positive integers or null "
+                f"(batch axis excluded)",
+                _kl(spec, "shape"),
+            )
         dtype = spec.get("dtype", "float32")
         if dtype not in INPUT_DTYPES:
-            self.err(f"input '{name}': unknown dtype {dtype!r}", _kl(spec, "dtype"),
-                     accepted=", ".join(INPUT_DTYPES))
+            self.err(
+                f"input '{name}': unknown dtype {dtype!r}",
+                _kl(spec, "dtype"),
+                accepted=", ".join(INPUT_DTYPES),
+            )
         return InputSpec(name, tuple(shape), dtype, line or 0)
 
     def layers(self, doc: dict, input_names: set[str]) -> list[LayerSpec]:
@@ -248,21 +261,30 @@ class _Parser:
             out.append(name)
         return out
 
-    def layer_inputs(self, entry: dict, spec: LayerSpec, previous: str | None, seen: set[str]) -> list[str]:
+    def layer_inputs(
+        self, entry: dict, spec: LayerSpec, previous: str | None, seen: set[str]
+    ) -> list[str]:
         raw = entry.get("inputs")
         line = _kl(entry, "inputs") or spec.line
         if raw is None:
             if previous is None:
-                self.err("the first layer of a model with several inputs needs 'inputs:'",
-                         spec.line, spec.name)
+                self.err(
+                    "the first layer of a model with several inputs needs 'inputs:'",
+                    spec.line,
+                    spec.name,
+                )
             return [previous]
         names = [raw] if isinstance(raw, str) else raw
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
             self.err("'inputs' must be a name or a list of names", line, spec.name)
         for n in names:
             if n not in seen:
-                self.err(f"input '{n}' is not an input or an earlier layer", line, spec.name,
-                         accepted=", ".join(sorted(seen)))
+                self.err(
+                    f"input '{n}' is not an input or an earlier layer",
+                    line,
+                    spec.name,
+                    accepted=", ".join(sorted(seen)),
+                )
         return list(names)
 
     def layer(self, entry: dict, name: str, top: bool) -> LayerSpec:
@@ -270,8 +292,12 @@ class _Parser:
         typ = entry.get("type")
         known = layer_types()
         if not isinstance(typ, str) or typ not in known:
-            self.err(f"unknown layer type {typ!r}", _kl(entry, "type") or line, name,
-                     accepted=", ".join(known))
+            self.err(
+                f"unknown layer type {typ!r}",
+                _kl(entry, "type") or line,
+                name,
+                accepted=", ".join(known),
+            )
         op = get_op(typ)
         structural = {"type", "name"} | ({"inputs"} if top else set())
         args = {k: v for k, v in entry.items() if k not in structural}
@@ -291,12 +317,18 @@ class _Parser:
             if op.wrapper and key == "layer":
                 continue
             if key not in params:
-                self.err(f"{op.name}: unknown argument '{key}'", _kl(entry, key), name, accepted=accepted)
+                self.err(
+                    f"{op.name}: unknown argument '{key}'", _kl(entry, key), name, accepted=accepted
+                )
             try:
                 attrs[key] = params[key].check(value)
             except ValueError as e:
-                self.err(f"{op.name}: bad value {value!r} for '{key}'", _kl(entry, key), name,
-                         accepted=str(e))
+                self.err(
+                    f"{op.name}: bad value {value!r} for '{key}'",
+                    _kl(entry, key),
+                    name,
+                    accepted=str(e),
+                )
         for key, p in params.items():
             if key not in attrs:
                 if p.default is REQUIRED:
@@ -331,7 +363,9 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 def check_name(name: Any, file: str, line: int | None) -> None:
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise TdcError(
-            f"bad name {name!r}", file=file, line=line,
+            f"bad name {name!r}",
+            file=file,
+            line=line,
             accepted="a letter or _ followed by up to 127 letters, digits, '_', '.', '-'",
         )
 

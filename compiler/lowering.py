@@ -49,12 +49,24 @@ class Builder:
         assert self.layer is not None
         return self.source.take(self.layer.name, specs)
 
-    def emit(self, op: str, inputs: list[Value], attrs: dict[str, Any] | None = None,
-             weights: dict[str, np.ndarray] | None = None) -> list[Value]:
+    def emit(
+        self,
+        op: str,
+        inputs: list[Value],
+        attrs: dict[str, Any] | None = None,
+        weights: dict[str, np.ndarray] | None = None,
+    ) -> list[Value]:
         """Append one node; its output shapes come from the op's ``infer``."""
         assert self.layer is not None
-        node = Node(op, list(inputs), [], dict(attrs or {}), dict(weights or {}),
-                    layer=self.layer.name, label=self.layer.label)
+        node = Node(
+            op,
+            list(inputs),
+            [],
+            dict(attrs or {}),
+            dict(weights or {}),
+            layer=self.layer.name,
+            label=self.layer.label,
+        )
         for shape, dtype in get_op(op).infer(node):
             node.outputs.append(Value(self.graph.fresh(self.layer.name), tuple(shape), dtype))
         self.graph.add_node(node)

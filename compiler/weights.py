@@ -41,16 +41,24 @@ class WeightSource:
     def _file(self, key: str, spec: WeightSpec) -> np.ndarray:
         assert self.arrays is not None
         if key not in self.arrays:
-            raise TdcError(f"weights file has no key '{key}' (expected shape {spec.shape})",
-                           file=str(self.path), layer=key.split("/")[0])
+            raise TdcError(
+                f"weights file has no key '{key}' (expected shape {spec.shape})",
+                file=str(self.path),
+                layer=key.split("/")[0],
+            )
         arr = self.arrays[key]
         if tuple(arr.shape) != tuple(spec.shape):
             raise TdcError(
                 f"weight '{key}' has shape {tuple(arr.shape)}, expected {tuple(spec.shape)}",
-                file=str(self.path), layer=key.split("/")[0])
+                file=str(self.path),
+                layer=key.split("/")[0],
+            )
         if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
-            raise TdcError(f"weight '{key}' has dtype {arr.dtype}, expected float32",
-                           file=str(self.path), layer=key.split("/")[0])
+            raise TdcError(
+                f"weight '{key}' has dtype {arr.dtype}, expected float32",
+                file=str(self.path),
+                layer=key.split("/")[0],
+            )
         return np.ascontiguousarray(arr, dtype=np.float32)
 
     def _draw(self, key: str, spec: WeightSpec) -> np.ndarray:
@@ -63,8 +71,11 @@ class WeightSource:
             return
         extra = sorted(set(self.arrays) - self.used)
         if extra:
-            raise TdcError(f"weights file has keys no layer uses: {', '.join(extra)}",
-                           file=str(self.path), accepted=", ".join(sorted(self.used)) or "none")
+            raise TdcError(
+                f"weights file has keys no layer uses: {', '.join(extra)}",
+                file=str(self.path),
+                accepted=", ".join(sorted(self.used)) or "none",
+            )
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
@@ -75,8 +86,11 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     except FileNotFoundError:
         raise TdcError("weights file not found", file=str(path)) from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise TdcError(f"cannot read weights file: {e}", file=str(path),
-                       accepted="an .npz of plain numeric arrays (no pickled objects)") from None
+        raise TdcError(
+            f"cannot read weights file: {e}",
+            file=str(path),
+            accepted="an .npz of plain numeric arrays (no pickled objects)",
+        ) from None
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -113,8 +127,9 @@ def _truncated(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> 
     return x * std
 
 
-def _variance_scaling(rng: np.random.Generator, shape: tuple[int, ...], scale: float,
-                      mode: str, dist: str) -> np.ndarray:
+def _variance_scaling(
+    rng: np.random.Generator, shape: tuple[int, ...], scale: float, mode: str, dist: str
+) -> np.ndarray:
     fan_in, fan_out = _fans(shape)
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
     var = scale / max(1.0, n)

@@ -53,8 +53,9 @@ def write_model(tmp: Path, model: dict[str, Any], name: str = "model") -> Path:
     return path
 
 
-def check(tmp: Path, model: dict[str, Any], batch: int = 2, time: int = 5, seed: int = 0
-          ) -> dict[str, float]:
+def check(
+    tmp: Path, model: dict[str, Any], batch: int = 2, time: int = 5, seed: int = 0
+) -> dict[str, float]:
     """Assert ONNX and NumPy match Keras; returns the worst abs error per backend."""
     path = write_model(tmp, model)
     drawn = compile_file(path)  # seeded weights, just to learn the variable shapes
@@ -79,8 +80,9 @@ def check(tmp: Path, model: dict[str, Any], batch: int = 2, time: int = 5, seed:
     for name, r in zip(compiled.graph.output_names, ref, strict=True):
         for backend, got in (("onnx", got_onnx[name]), ("numpy", got_np[name])):
             assert got.shape == r.shape, f"{backend} {name}: shape {got.shape} != {r.shape}"
-            np.testing.assert_allclose(got, r, atol=ATOL, rtol=RTOL,
-                                       err_msg=f"{backend} output {name} differs from Keras")
+            np.testing.assert_allclose(
+                got, r, atol=ATOL, rtol=RTOL, err_msg=f"{backend} output {name} differs from Keras"
+            )
             worst[backend] = max(worst[backend], float(np.max(np.abs(got - r), initial=0.0)))
     return worst
 

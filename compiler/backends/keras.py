@@ -40,8 +40,9 @@ def variable_key(layer_name: str, path: str) -> str:
     return f"{layer_name}/{direction}{parts[-1]}"
 
 
-def keras_model(spec: ModelSpec, weights: dict[str, np.ndarray], outputs: list[str] | None = None
-                ) -> Any:
+def keras_model(
+    spec: ModelSpec, weights: dict[str, np.ndarray], outputs: list[str] | None = None
+) -> Any:
     """A functional Keras model of ``spec`` whose variables hold ``weights``."""
     keras = import_keras()
     tensors: dict[str, Any] = {}
@@ -66,6 +67,7 @@ def keras_model(spec: ModelSpec, weights: dict[str, np.ndarray], outputs: list[s
 
 
 def run_keras(model: Any, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    out = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0,
-                        batch_size=max(1, inputs[0].shape[0]))
+    out = model.predict(
+        inputs if len(inputs) > 1 else inputs[0], verbose=0, batch_size=max(1, inputs[0].shape[0])
+    )
     return [np.asarray(o) for o in (out if isinstance(out, list) else [out])]

@@ -141,8 +141,9 @@ def to_numpy(graph: Graph, source: str) -> tuple[str, dict[str, np.ndarray]]:
         functions=functions,
         calls=calls,
         inputs=[(repr(v.name), values[id(v)], _spec(v)) for v in graph.inputs],
-        outputs=[(repr(n), values[id(v)]) for n, v in zip(graph.output_names, graph.outputs,
-                                                          strict=True)],
+        outputs=[
+            (repr(n), values[id(v)]) for n, v in zip(graph.output_names, graph.outputs, strict=True)
+        ],
     )
     return text, weights
 

@@ -39,8 +39,9 @@ class OnnxBuilder:
     def bind(self, value: Value, name: str) -> None:
         self.names[id(value)] = name
 
-    def const(self, array: np.ndarray | list | int | float, hint: str = "c",
-              dtype: Any = np.float32) -> str:
+    def const(
+        self, array: np.ndarray | list | int | float, hint: str = "c", dtype: Any = np.float32
+    ) -> str:
         """An initialiser named after the current layer."""
         arr = np.asarray(array, dtype=dtype)
         name = self.fresh(f"{self._layer()}/{hint}")
@@ -85,8 +86,11 @@ def _bind_outputs(g: OnnxBuilder, graph: Graph, input_names: set[str]) -> list[s
         current = g[value]
         if current in input_names or current in names:
             g.node = None
-            g.nodes.append(helper.make_node("Identity", [current], [out_name],
-                                            name=g.fresh(f"{out_name}/Identity")))
+            g.nodes.append(
+                helper.make_node(
+                    "Identity", [current], [out_name], name=g.fresh(f"{out_name}/Identity")
+                )
+            )
         else:
             _rename(g, current, out_name)
             g.bind(value, out_name)
@@ -106,15 +110,18 @@ def to_onnx(graph: Graph) -> onnx.ModelProto:
         get_op(node.op).onnx(g, node)
     names = _bind_outputs(g, graph, {v.name for v in graph.inputs})
     onnx_graph = helper.make_graph(
-        g.nodes, graph.name,
+        g.nodes,
+        graph.name,
         [_value_info(v.name, v) for v in graph.inputs],
         [_value_info(n, v) for n, v in zip(names, graph.outputs, strict=True)],
         initializer=g.inits,
         doc_string=f"{graph.name}: compiled by tdc {__version__}",
     )
     model = helper.make_model(
-        onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="tdc", producer_version=__version__,
+        onnx_graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="tdc",
+        producer_version=__version__,
     )
     model.ir_version = 8
     helper.set_model_props(model, {"tdc.model": graph.name, "tdc.version": __version__})
@@ -136,7 +143,8 @@ def session(model: onnx.ModelProto, provider: str = "cpu") -> Any:
         raise TdcError(
             "--provider cuda: onnxruntime has no CUDA provider here "
             f"(available: {', '.join(available)}); install onnxruntime-gpu on a machine with "
-            "an NVIDIA GPU, or use --provider cpu|auto")
+            "an NVIDIA GPU, or use --provider cpu|auto"
+        )
     providers = ["CPUExecutionProvider"]
     if provider in ("cuda", "auto") and "CUDAExecutionProvider" in available:
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -145,8 +153,9 @@ def session(model: onnx.ModelProto, provider: str = "cpu") -> Any:
     return ort.InferenceSession(model.SerializeToString(), opts, providers=providers)
 
 
-def run(model: onnx.ModelProto, inputs: dict[str, np.ndarray], provider: str = "cpu"
-        ) -> dict[str, np.ndarray]:
+def run(
+    model: onnx.ModelProto, inputs: dict[str, np.ndarray], provider: str = "cpu"
+) -> dict[str, np.ndarray]:
     sess = session(model, provider)
     names = [o.name for o in sess.get_outputs()]
     return dict(zip(names, sess.run(names, inputs), strict=True))

@@ -75,8 +75,14 @@ def _relu_ext(g: OnnxBuilder, x: str, p: dict[str, Any]) -> str:
 def onnx_act(g: OnnxBuilder, x: str, kind: str, params: dict[str, Any]) -> str:
     """ONNX nodes applying activation ``kind`` to tensor ``x``; returns the result name."""
     kind = _ALIASES.get(kind, kind)
-    simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus",
-              "softsign": "Softsign", "exponential": "Exp"}
+    simple = {
+        "relu": "Relu",
+        "sigmoid": "Sigmoid",
+        "tanh": "Tanh",
+        "softplus": "Softplus",
+        "softsign": "Softsign",
+        "exponential": "Exp",
+    }
     if kind == "linear":
         return x
     if kind in simple:

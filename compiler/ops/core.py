@@ -144,8 +144,9 @@ class ReshapeOp(OpDef):
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
         dims = [d if isinstance(d, int) else -1 for d in node.attrs["shape"]]
         if dims.count(-1) > 1:
-            raise TdcError(f"cannot reshape to {shape_str(node.output.shape)}: "
-                           "more than one dynamic dimension")
+            raise TdcError(
+                f"cannot reshape to {shape_str(node.output.shape)}: more than one dynamic dimension"
+            )
         g.set(node, g.op("Reshape", [g[node.inputs[0]], g.ints([0, *dims])]))
 
     def numpy(self, node: Node) -> dict[str, Any]:
@@ -199,8 +200,9 @@ class Reshape(OpDef):
                 raise TdcError(f"cannot reshape {shape_str(x.shape)} to {tuple(target)}")
             target[target.index(-1)] = size // known
         elif known != size:
-            raise TdcError(f"cannot reshape {shape_str(x.shape)} ({size} values per sample) "
-                           f"to {tuple(target)}")
+            raise TdcError(
+                f"cannot reshape {shape_str(x.shape)} ({size} values per sample) to {tuple(target)}"
+            )
         return b.emit("reshape", inputs, {"shape": tuple(target)})
 
 

@@ -26,7 +26,8 @@ class TimeDistributed(OpDef):
         if x.rank < 3:
             raise TdcError(
                 f"TimeDistributed needs an input of rank >= 3 (batch, time, ...), "
-                f"got {shape_str(x.shape)}")
+                f"got {shape_str(x.shape)}"
+            )
         assert spec.inner is not None
         (folded,) = b.emit("fold", [x])
         outs = b.lower(spec.inner, [folded])

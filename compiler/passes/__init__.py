@@ -10,8 +10,9 @@ Pass = Callable[[Graph], bool]
 PIPELINE: tuple[Pass, ...] = ()
 
 
-def run_pipeline(graph: Graph, passes: tuple[Pass, ...] | None = None, max_rounds: int = 20
-                 ) -> list[str]:
+def run_pipeline(
+    graph: Graph, passes: tuple[Pass, ...] | None = None, max_rounds: int = 20
+) -> list[str]:
     """Run ``passes`` in order until none changes the graph; returns the log of changes."""
     log: list[str] = []
     for _ in range(max_rounds):
