@@ -14,6 +14,7 @@ class TdcError(Exception):
         line: int | None = None,
         layer: str | None = None,
         accepted: str | None = None,
+        column: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -21,6 +22,7 @@ class TdcError(Exception):
         self.line = line
         self.layer = layer
         self.accepted = accepted
+        self.column = column
 
     def with_context(
         self, *, file: str | None = None, line: int | None = None, layer: str | None = None
@@ -34,7 +36,8 @@ class TdcError(Exception):
     def __str__(self) -> str:
         where = ""
         if self.file:
-            where = self.file + (f":{self.line}" if self.line else "") + ": "
+            where = self.file + (f", line {self.line}" if self.line else "")
+            where += (f", column {self.column}" if self.line and self.column else "") + ": "
         who = f"layer '{self.layer}': " if self.layer else ""
         tail = f" (accepted: {self.accepted})" if self.accepted else ""
         return f"{where}{who}{self.message}{tail}"

@@ -111,8 +111,10 @@ def read_yaml(path: Path) -> Any:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
-        col = f", column {mark.column + 1}" if mark else ""
-        raise TdcError(f"invalid YAML{col}: {e.problem or e}", file=file, line=line) from None
+        col = mark.column + 1 if mark else None
+        raise TdcError(
+            f"invalid YAML: {e.problem or e}", file=file, line=line, column=col
+        ) from None
     except yaml.YAMLError as e:
         raise TdcError(f"invalid YAML: {e}", file=file) from None
 

@@ -27,7 +27,7 @@ INITIALIZERS = (
     "truncated_normal", "identity",
 )  # fmt: skip
 
-REGULARIZERS = ("l1", "l2", "l1_l2", "orthogonal_regularizer")
+REGULARIZERS = ("l1", "l2", "l1l2", "orthogonal_regularizer")
 CONSTRAINTS = ("max_norm", "min_max_norm", "non_neg", "unit_norm")
 
 

@@ -162,7 +162,7 @@ class ReLULayer(OpDef):
     params = {
         "max_value": Param(None, optional(number(lo=0))),
         "negative_slope": Param(0.0, number(lo=0)),
-        "threshold": Param(0.0, number()),
+        "threshold": Param(0.0, number(lo=0)),
     }
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:

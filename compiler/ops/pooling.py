@@ -1,1 +1,176 @@
-"""(filled in below)"""
+"""Pooling: Max/AveragePooling1D/2D and the global poolings (channels_last).
+
+IR ops here: ``pool`` (attrs ``mode`` max|avg, ``pool_size``, ``strides``, ``padding``) and
+``global_pool`` (attrs ``mode``, ``axes``, ``keepdims``). Keras's 'same' average pooling
+divides by the number of valid (unpadded) elements of each window, as ONNX
+AveragePool does with ``count_include_pad=0``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..ir import Node, Shape, Value, check_rank
+from ..params import REQUIRED, Param, boolean, choice, int_tuple, optional
+from ..registry import OpDef, register
+from .conv import Window, plan_window, spatial_size, to_channels_first, to_channels_last
+
+if TYPE_CHECKING:
+    from ..backends.onnx import OnnxBuilder
+    from ..lowering import Builder, LayerSpec
+
+_FORMAT = Param(None, optional(choice("channels_last")))
+_PADDING = Param("valid", choice("valid", "same"))
+
+
+def pool_params(rank: int, default_size: tuple[int, ...] | None) -> dict[str, Param]:
+    """Keras's constructor arguments of a ``rank``-D max or average pooling."""
+    return {
+        "pool_size": Param(REQUIRED if default_size is None else default_size, int_tuple(rank)),
+        "strides": Param(None, optional(int_tuple(rank))),
+        "padding": _PADDING,
+        "data_format": _FORMAT,
+    }
+
+
+class _Pooling(OpDef):
+    """A Keras pooling layer: lowers to one ``pool`` node."""
+
+    rank = 0
+    mode = ""
+
+    def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
+        a = spec.attrs
+        check_rank(inputs[0], (self.rank + 2,), self.name)
+        attrs = {
+            "mode": self.mode,
+            "pool_size": a["pool_size"],
+            "strides": a["strides"] or a["pool_size"],
+            "padding": a["padding"],
+        }
+        return b.emit("pool", inputs, attrs)
+
+
+def _window(node: Node) -> Window:
+    a = node.attrs
+    ones = (1,) * len(a["pool_size"])
+    what = ("MaxPooling" if a["mode"] == "max" else "AveragePooling") + f"{len(ones)}D"
+    return plan_window(node.inputs[0], a["pool_size"], a["strides"], ones, a["padding"], what)
+
+
+def _blocks(node: Node, win: Window) -> dict[str, str]:
+    """Non-overlapping valid windows over static dims: crop + reshape instead of a view."""
+    x = node.inputs[0]
+    spatial = x.shape[1:-1]
+    static = all(isinstance(n, int) for n in spatial)
+    if not static or win.strides != win.taps or win.np_pads():
+        return {}
+    crop = ", ".join(f":{o * k}" for o, k in zip(win.out, win.taps, strict=True))
+    dims = ", ".join(f"{o}, {k}" for o, k in zip(win.out, win.taps, strict=True))
+    axes = tuple(2 + 2 * i for i in range(win.rank))
+    return {
+        "crop": f"[:, {crop}]",
+        "blocks": f"(-1, {dims}, {x.shape[-1]})",
+        "block_axes": str(axes),
+    }
+
+
+@register("pool")
+class Pool(OpDef):
+    """Max or average over sliding windows of the spatial axes of (N, *S, C)."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        x = node.inputs[0]
+        return [((x.shape[0], *_window(node).out, x.shape[-1]), x.dtype)]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        win = _window(node)
+        op = "MaxPool" if node.attrs["mode"] == "max" else "AveragePool"
+        x = g.op("Transpose", [g[node.inputs[0]]], perm=to_channels_first(win.rank))
+        y = g.op(op, [x], **win.onnx_attrs())
+        g.set(node, g.op("Transpose", [y], perm=to_channels_last(win.rank)))
+
+    def numpy(self, node: Node) -> dict[str, Any]:
+        win, mode = _window(node), node.attrs["mode"]
+        kind = "max" if mode == "max" else "average"
+        return {
+            **win.numpy_context(),
+            "blocks": "",
+            **_blocks(node, win),
+            "what": f"{kind} pooling {win.describe()}",
+            "index": win.np_index(),
+            "reduce": "max" if mode == "max" else "mean",
+            "win_axes": str(tuple(range(-win.rank, 0))),
+            "count": mode == "avg" and bool(win.np_pads()),
+            "spatial_pads": str(win.pads),
+            "count_index": win.np_index(batch=False),
+        }
+
+    def flops(self, node: Node) -> int:
+        taps = 1
+        for k in node.attrs["pool_size"]:
+            taps *= k
+        return spatial_size(node.output.shape[1:]) * taps
+
+
+@register("global_pool")
+class GlobalPool(OpDef):
+    """Max or mean over the spatial axes ``attrs['axes']``, optionally keeping them as 1."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        x, axes = node.inputs[0], node.attrs["axes"]
+        keep = node.attrs["keepdims"]
+        dims = [1 if i in axes else d for i, d in enumerate(x.shape) if keep or i not in axes]
+        return [(tuple(dims), x.dtype)]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        op = "ReduceMax" if node.attrs["mode"] == "max" else "ReduceMean"
+        keep = int(node.attrs["keepdims"])
+        g.set(node, g.op(op, [g[node.inputs[0]]], axes=list(node.attrs["axes"]), keepdims=keep))
+
+    def numpy(self, node: Node) -> dict[str, Any]:
+        mode = node.attrs["mode"]
+        return {
+            "what": ("max" if mode == "max" else "mean") + f" over axes {node.attrs['axes']}",
+            "reduce": "max" if mode == "max" else "mean",
+            "axes": str(node.attrs["axes"]),
+            "keepdims": node.attrs["keepdims"],
+        }
+
+    def flops(self, node: Node) -> int:
+        return spatial_size(node.inputs[0].shape[1:])
+
+
+class _GlobalPooling(OpDef):
+    """A Keras global pooling layer: lowers to one ``global_pool`` node."""
+
+    rank = 0
+    mode = ""
+    params = {"data_format": _FORMAT, "keepdims": Param(False, boolean)}
+
+    def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
+        check_rank(inputs[0], (self.rank + 2,), self.name)
+        attrs = {
+            "mode": self.mode,
+            "axes": tuple(range(1, self.rank + 1)),
+            "keepdims": spec.attrs["keepdims"],
+        }
+        return b.emit("global_pool", inputs, attrs)
+
+
+def _register_all() -> None:
+    """One Keras class per mode and rank."""
+    for rank in (1, 2):
+        for mode, stem, size in (
+            ("max", "MaxPooling", (2,) * rank),
+            ("avg", "AveragePooling", None),
+        ):
+            name = f"{stem}{rank}D"
+            attrs = {"rank": rank, "mode": mode, "params": pool_params(rank, size)}
+            register(name)(type(name, (_Pooling,), attrs))
+        for mode, stem in (("max", "GlobalMaxPooling"), ("avg", "GlobalAveragePooling")):
+            name = f"{stem}{rank}D"
+            register(name)(type(name, (_GlobalPooling,), {"rank": rank, "mode": mode}))
+
+
+_register_all()

@@ -1,27 +1,45 @@
-"""The pass pipeline: an explicit ordered tuple, run to a fixpoint, graph verified after each."""
+"""The pass pipeline: an explicit ordered tuple, run to a fixpoint, graph verified after each.
+
+Each pass is a function ``(graph) -> bool`` (did it change anything) in a file of its own,
+whose docstring shows the graph before and after.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from ..ir import Graph
+from .cancel_fold import cancel_fold
+from .dce import dce
+from .drop_noops import drop_noops
+from .fold_batchnorm import fold_batchnorm
+from .fuse_activation import fuse_activation
+from .sink_fold import sink_fold
 
 Pass = Callable[[Graph], bool]
-PIPELINE: tuple[Pass, ...] = ()
+
+PIPELINE: tuple[Pass, ...] = (
+    drop_noops,
+    cancel_fold,
+    sink_fold,
+    fold_batchnorm,
+    fuse_activation,
+    dce,
+)
 
 
 def run_pipeline(
     graph: Graph, passes: tuple[Pass, ...] | None = None, max_rounds: int = 20
 ) -> list[str]:
-    """Run ``passes`` in order until none changes the graph; returns the log of changes."""
+    """Run ``passes`` in order until none changes the graph; returns the names that fired."""
     log: list[str] = []
     for _ in range(max_rounds):
         changed = False
         for p in PIPELINE if passes is None else passes:
             if p(graph):
                 changed = True
-                log.append(p.__module__.rsplit(".", 1)[-1])
+                log.append(p.__name__)
             graph.verify()
         if not changed:
-            break
-    return log
+            return log
+    raise AssertionError(f"passes did not reach a fixpoint in {max_rounds} rounds: {log[-8:]}")

@@ -1,0 +1,180 @@
+"""The ``tdc`` command line (thin: parsing here, work in the library; heavy imports lazy)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import TdcError, VerificationMismatch
+
+MODEL = click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tdc")
+def cli() -> None:
+    """tdc: compile Keras-style sequence models (YAML + .npz) to ONNX or standalone NumPy.
+
+    \b
+    Examples:
+      tdc compile model.yaml --target onnx -o model.onnx
+      tdc compile model.yaml --target numpy -o model.py
+      tdc verify model.yaml
+    """
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  tdc compile examples/video_classifier.yaml --target onnx -o out/video.onnx
+  tdc compile examples/video_classifier.yaml --target numpy -o out/video.py
+  python out/video.py frames.npy probs.npy"""
+)
+@MODEL
+@click.option(
+    "--target",
+    type=click.Choice(["onnx", "numpy"]),
+    required=True,
+    help="onnx: an .onnx model; numpy: a standalone .py module plus its .npz.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The file to write (.onnx or .py).",
+)
+def compile(model: Path, target: str, output: Path) -> None:  # noqa: A001
+    """Compile MODEL to an ONNX model or a NumPy module."""
+    from .tools import compile_to
+
+    compile_to(model, target, output)
+    click.echo(
+        f"wrote {output}" + (f" and {output.with_suffix('.npz')}" if target == "numpy" else "")
+    )
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  tdc run model.yaml --backend onnx -i frames.npy -o probs.npy
+  tdc run model.yaml --backend numpy -i frames=a.npy -i mask=b.npy -o out.npz
+  tdc run model.yaml --backend onnx --provider cuda -i frames.npy -o probs.npy"""
+)
+@MODEL
+@click.option(
+    "--backend", type=click.Choice(["onnx", "numpy", "keras"]), default="onnx", show_default=True
+)
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    required=True,
+    help="IN.npy, or NAME=IN.npy once per input for several inputs.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="OUT.npy (one output) or OUT.npz (several, keyed by name).",
+)
+@click.option(
+    "--provider",
+    type=click.Choice(["cpu", "cuda", "auto"]),
+    default="cpu",
+    show_default=True,
+    help="onnxruntime execution provider (onnx backend).",
+)
+def run(model: Path, backend: str, inputs: tuple[str, ...], output: Path, provider: str) -> None:
+    """Compile MODEL in memory and run it on arrays from .npy files."""
+    from .tools import run_model
+
+    run_model(model, backend, list(inputs), output, provider)
+    click.echo(f"wrote {output}")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  tdc verify model.yaml
+  tdc verify model.yaml --backend numpy --batch 4 --time 3 --time 17
+  tdc verify model.yaml --atol 1e-5 --rtol 1e-4"""
+)
+@MODEL
+@click.option(
+    "--backend",
+    default="onnx,numpy",
+    show_default=True,
+    help="Comma-separated backends to check: onnx, numpy.",
+)
+@click.option("--batch", type=click.IntRange(1, 4096), default=2, show_default=True)
+@click.option(
+    "--time",
+    "times",
+    type=click.IntRange(1, 100000),
+    multiple=True,
+    help="Length of null (dynamic) axes; repeat for several lengths. Default: 7.",
+)
+@click.option("--atol", type=click.FloatRange(0), default=1e-4, show_default=True)
+@click.option("--rtol", type=click.FloatRange(0), default=1e-3, show_default=True)
+def verify(
+    model: Path, backend: str, batch: int, times: tuple[int, ...], atol: float, rtol: float
+) -> None:
+    """Check every backend against Keras on the same weights and seeded inputs.
+
+    Prints the max abs/rel error per backend and output; on a mismatch names the first
+    layer whose output diverges and exits with status 1.
+    """
+    from .tools import verify_model
+
+    verify_model(model, backend, batch, list(times) or [7], atol, rtol)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  tdc inspect model.yaml
+  tdc inspect model.yaml --ir"""
+)
+@MODEL
+@click.option("--ir", is_flag=True, help="Also print the IR before and after the passes.")
+def inspect(model: Path, ir: bool) -> None:
+    """Per-layer output shapes, parameters and FLOPs of MODEL."""
+    from .tools import inspect_text
+
+    click.echo(inspect_text(model, ir))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: bad input exits 2 with one message, a verification mismatch exits 1."""
+    try:
+        cli.main(args=argv, prog_name="tdc", standalone_mode=False)
+    except TdcError as e:
+        click.echo(f"tdc: error: {e}", err=True)
+        sys.exit(2)
+    except VerificationMismatch as e:
+        click.echo(f"tdc: {e}", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo("tdc: aborted", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2)
+    except (KeyboardInterrupt, BrokenPipeError):
+        sys.exit(2)
+    except Exception as e:  # noqa: BLE001  (a bug must still not print a traceback)
+        click.echo(f"tdc: internal error: {type(e).__name__}: {e} (please report this)", err=True)
+        sys.exit(2)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""ONNX lowering of SimpleRNN / LSTM / GRU onto ONNX's native RNN, LSTM and GRU ops.
+
+Layout 0: the (N, T, F) input is transposed to (T, N, F); ``go_backwards`` reverses the
+time axis first, so ONNX's forward pass emits the sequence in Keras's (processing) order.
+Weights are converted from Keras's layout here: gate blocks reordered (LSTM i, f, c, o ->
+ONNX i, o, f, c; GRU z, r, h is already ONNX's order), transposed, and the bias split
+into ONNX's ``B = [Wb, Rb]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..backends.onnx import OnnxBuilder
+    from ..ir import Node
+
+#: Keras activation -> (ONNX RNN activation, alpha, beta) with exactly Keras's formula.
+ONNX_RNN_ACTS: dict[str, tuple[str, float | None, float | None]] = {
+    "tanh": ("Tanh", None, None),
+    "sigmoid": ("Sigmoid", None, None),
+    "hard_sigmoid": ("HardSigmoid", 1.0 / 6.0, 0.5),
+    "relu": ("Relu", None, None),
+    "leaky_relu": ("LeakyRelu", 0.2, None),
+    "elu": ("Elu", 1.0, None),
+    "softsign": ("Softsign", None, None),
+    "softplus": ("Softplus", None, None),
+    "linear": ("Affine", 1.0, 0.0),
+}
+RNN_ACTIVATIONS = tuple(ONNX_RNN_ACTS)
+
+#: Keras gate index for each ONNX gate position.
+GATE_ORDER = {"RNN": (0,), "LSTM": (0, 3, 1, 2), "GRU": (0, 1, 2)}
+INT64_MIN = -(2**63)
+
+
+def activation_attrs(kinds: list[str]) -> dict[str, Any]:
+    """``activations`` plus the alpha/beta lists, consumed in order by the functions using them."""
+    names, alphas, betas = [], [], []
+    for kind in kinds:
+        name, alpha, beta = ONNX_RNN_ACTS[kind]
+        names.append(name)
+        if alpha is not None:
+            alphas.append(alpha)
+        if beta is not None:
+            betas.append(beta)
+    attrs: dict[str, Any] = {"activations": names}
+    if alphas:
+        attrs["activation_alpha"] = alphas
+    if betas:
+        attrs["activation_beta"] = betas
+    return attrs
+
+
+def reorder(w: np.ndarray, units: int, order: tuple[int, ...]) -> np.ndarray:
+    """Gate blocks of the last axis of ``w`` in ONNX's order."""
+    return np.concatenate([w[..., k * units : (k + 1) * units] for k in order], axis=-1)
+
+
+def onnx_weights(node: Node, op: str) -> list[np.ndarray]:
+    """``[W, R]`` or ``[W, R, B]`` with ONNX's shapes (one direction)."""
+    units, order = node.attrs["units"], GATE_ORDER[op]
+    w = node.weights
+    out = [
+        reorder(w["kernel"], units, order).T[None],
+        reorder(w["recurrent_kernel"], units, order).T[None],
+    ]
+    if "bias" in w:
+        bias = w["bias"]
+        if bias.ndim == 2:  # GRU reset_after: input and recurrent biases
+            wb, rb = reorder(bias[0], units, order), reorder(bias[1], units, order)
+        else:
+            wb = reorder(bias, units, order)
+            rb = np.zeros_like(wb)
+        out.append(np.concatenate([wb, rb])[None])
+    return [np.ascontiguousarray(a, dtype=np.float32) for a in out]
+
+
+def _kinds(node: Node, op: str) -> list[str]:
+    """Activation per ONNX slot: RNN [f]; LSTM [f, g, h]; GRU [f, g]."""
+    act = node.attrs["act"]
+    if op == "RNN":
+        return [act]
+    rec = node.attrs["recurrent_act"]
+    return [rec, act, act] if op == "LSTM" else [rec, act]
+
+
+def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> str:
+    """Emit the nodes of one recurrent layer; returns the name of its output."""
+    x = g.op("Transpose", [g[node.inputs[0]]], perm=[1, 0, 2])
+    if node.attrs["go_backwards"]:
+        ends = g.ints([INT64_MIN], "ends")
+        x = g.op("Slice", [x, g.ints([-1], "starts"), ends, g.ints([0], "axes"), g.ints([-1])])
+    names = ("W", "R", "B")
+    inputs = [x] + [g.const(a, n) for a, n in zip(onnx_weights(node, op), names, strict=False)]
+    attrs = {"hidden_size": node.attrs["units"], **activation_attrs(_kinds(node, op))}
+    if op == "GRU":
+        attrs["linear_before_reset"] = int(node.attrs["reset_after"])
+    y, y_h = g.op(op, inputs, n_out=2, **attrs)
+    if node.attrs["return_sequences"]:
+        seq = g.op("Squeeze", [y, g.ints([1], "axes")])  # (T, N, units)
+        return g.op("Transpose", [seq], perm=[1, 0, 2])
+    return g.op("Squeeze", [y_h, g.ints([0], "axes")])

@@ -1,0 +1,32 @@
+"""Fuse an activation into the op that produces its input.
+
+Before::  %c = Conv2D(%x); %r = act(%c) kind=relu
+After::   %r = Conv2D(%x) activation=relu
+
+The fused op applies the activation itself (ONNX: right after its nodes, where
+onnxruntime fuses them; NumPy: in the op's function, on its own buffer).
+"""
+
+from __future__ import annotations
+
+from ..ir import Graph
+
+FUSES = {"Dense", "Conv1D", "Conv2D", "BatchNormalization", "LayerNormalization"}
+
+
+def fuse_activation(graph: Graph) -> bool:
+    changed = False
+    for act in [n for n in graph.nodes if n.op == "act"]:
+        src = act.inputs[0].producer
+        if src is None or src.op not in FUSES or src not in graph.nodes:
+            continue
+        if src.attrs.get("activation", "linear") != "linear":
+            continue
+        if graph.is_output(src.output) or len(graph.consumers(src.output)) != 1:
+            continue
+        src.attrs["activation"] = act.attrs["kind"]
+        src.attrs["act_params"] = {k: v for k, v in act.attrs.items() if k != "kind"}
+        graph.replace_uses(act.output, src.output)
+        graph.remove(act)
+        changed = True
+    return changed

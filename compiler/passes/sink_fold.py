@@ -1,0 +1,41 @@
+"""Move ``fold`` below ops that act on the last axis only, so Dense runs on any rank.
+
+Dense, elementwise activations, PReLU and identity give the same result on (N, T, *S)
+as on (N*T, *S). Sinking the fold past them lets ``cancel_fold`` remove it.
+
+Before::  %f = fold(%x); %d = Dense(%f); %u = unfold(%d, %x)
+After::   %d' = Dense(%x); %f = fold(%d'); %u = unfold(%f, %x)   (then cancel_fold: %d')
+"""
+
+from __future__ import annotations
+
+from ..ir import Graph, Node, Value
+from ..registry import get_op
+
+RANK_POLYMORPHIC = {"Dense", "identity", "PReLU", "BatchNormalization", "LayerNormalization"}
+
+
+def _movable(node: Node) -> bool:
+    if node.op == "act":
+        axis = node.attrs.get("axis")
+        return axis is None or axis < 0
+    return node.op in RANK_POLYMORPHIC and len(node.inputs) == 1
+
+
+def sink_fold(graph: Graph) -> bool:
+    changed = False
+    for fold in [n for n in graph.nodes if n.op == "fold"]:
+        users = graph.consumers(fold.output)
+        if len(users) != 1 or graph.is_output(fold.output) or not _movable(users[0]):
+            continue
+        op = users[0]
+        old_out = op.output
+        op.inputs = [fold.inputs[0]]
+        (shape, dtype), *_ = get_op(op.op).infer(op)
+        op.outputs = [Value(graph.fresh(old_out.name), tuple(shape), dtype, op)]
+        graph.remove(fold)
+        new_fold = Node("fold", [op.output], [old_out], layer=fold.layer, label=fold.label)
+        old_out.producer = new_fold
+        graph.nodes.insert(graph.nodes.index(op) + 1, new_fold)
+        changed = True
+    return changed

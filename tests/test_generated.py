@@ -1,0 +1,56 @@
+"""``generated/`` holds the examples' compiled output; regenerating must not change a byte.
+
+Regenerate with ``python tests/test_generated.py``.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+def _compile(example: Path, out: Path) -> list[Path]:
+    from compiler.tools import compile_to
+
+    stem = example.stem
+    compile_to(example, "onnx", out / f"{stem}.onnx")
+    compile_to(example, "numpy", out / f"{stem}.py")
+    return [out / f"{stem}.onnx", out / f"{stem}.py", out / f"{stem}.npz"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_generated_is_up_to_date(example, tmp_path):
+    for fresh in _compile(example, tmp_path):
+        kept = ROOT / "generated" / fresh.name
+        assert kept.exists(), f"{kept} missing: run python tests/test_generated.py"
+        assert fresh.read_bytes() == kept.read_bytes(), f"{kept.name} is stale"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_compiling_twice_is_byte_identical(example, tmp_path):
+    a = _compile(example, tmp_path / "a")
+    b = _compile(example, tmp_path / "b")
+    for x, y in zip(a, b, strict=True):
+        assert x.read_bytes() == y.read_bytes()
+
+
+def test_generated_code_is_lint_clean():
+    import subprocess
+
+    files = [str(p) for p in (ROOT / "generated").glob("*.py")]
+    assert files
+    ruff = Path(sys.executable).parent / "ruff"
+    res = subprocess.run(
+        [str(ruff), "check", "--no-cache", "--isolated", "--line-length", "100", *files],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stdout
+
+
+if __name__ == "__main__":
+    for ex in EXAMPLES:
+        print(*_compile(ex, ROOT / "generated"))

@@ -1,0 +1,126 @@
+"""Each pass: the ops that survive it, and unchanged numbers (NumPy backend vs Keras)."""
+
+import numpy as np
+import pytest
+
+from compiler.api import compile_file
+from compiler.backends.numpy import load_module, to_numpy
+from compiler.lowering import Builder
+from compiler.passes import PIPELINE, run_pipeline
+from compiler.passes.cancel_fold import cancel_fold
+from compiler.passes.dce import dce
+from compiler.passes.drop_noops import drop_noops
+from compiler.passes.fuse_activation import fuse_activation
+from compiler.passes.sink_fold import sink_fold
+from oracle import model, td, write_model
+
+
+def _graph(tmp_path, m):
+    from compiler.loader import load_model
+
+    return Builder(load_model(write_model(tmp_path, m))).build()
+
+
+def _run(graph, x):
+    text, w = to_numpy(graph, "test")
+    return load_module(text, w).predict(x)
+
+
+TD_CHAIN = model(
+    [6, 4, 3],
+    td({"type": "Reshape", "target_shape": [3, 4]}),
+    td({"type": "Permute", "dims": [2, 1]}),
+    {"type": "Dropout", "rate": 0.5},
+    td({"type": "Flatten"}),
+    td({"type": "Dense", "units": 5, "activation": "tanh"}),
+    td({"type": "Dense", "units": 2}),
+)
+
+
+def test_each_pass_in_turn(tmp_path):
+    g = _graph(tmp_path, TD_CHAIN)
+    x = np.random.default_rng(0).standard_normal((3, 6, 4, 3)).astype(np.float32)
+    ref = _run(g, x)
+    assert (g.count("fold"), g.count("unfold"), g.count("identity")) == (5, 5, 1)
+    steps = [
+        (drop_noops, {"identity": 0, "fold": 5}),
+        (cancel_fold, {"fold": 1, "unfold": 5}),  # dead unfolds wait for dce
+        (sink_fold, {"fold": 1}),
+        (cancel_fold, {"fold": 1}),
+        (fuse_activation, {"act": 0}),
+        (dce, {"fold": 1, "unfold": 1}),
+    ]
+    for p, counts in steps:
+        p(g)
+        g.verify()
+        for op, n in counts.items():
+            assert g.count(op) == n, f"after {p.__name__}: {op} x{g.count(op)}, expected {n}"
+        np.testing.assert_allclose(_run(g, x), ref, rtol=1e-6, atol=1e-6)
+    assert g.ops() == ["fold", "reshape", "transpose", "reshape", "Dense", "Dense", "unfold"]
+
+
+def test_td_dense_has_no_reshape_at_all(tmp_path):
+    c = compile_file(write_model(tmp_path, model([10, 16], td({"type": "Dense", "units": 8}))))
+    assert c.graph.ops() == ["Dense"]
+    assert [n.op_type for n in c.onnx().graph.node] == ["MatMul", "Add"]
+
+
+def test_dce_drops_unused_branch(tmp_path):
+    m = {
+        "inputs": {"x": {"shape": [4]}},
+        "layers": [
+            {"name": "a", "type": "Dense", "units": 3},
+            {"name": "b", "type": "Dense", "units": 2, "inputs": "x"},
+        ],
+        "outputs": ["b"],
+    }
+    g = _graph(tmp_path, m)
+    assert g.count("Dense") == 2
+    assert dce(g) and g.count("Dense") == 1 and g.nodes[0].layer == "b"
+
+
+def test_pipeline_is_explicit_and_reaches_fixpoint(tmp_path):
+    assert isinstance(PIPELINE, tuple) and len(PIPELINE) >= 5
+    g = _graph(tmp_path, TD_CHAIN)
+    run_pipeline(g)
+    assert run_pipeline(g) == []
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_fusion_respects_graph_outputs(tmp_path, keep):
+    m = model(
+        [5],
+        {"name": "d", "type": "Dense", "units": 3},
+        {"name": "r", "type": "Activation", "activation": "relu"},
+    )
+    if keep:
+        m["outputs"] = ["d", "r"]
+    c = compile_file(write_model(tmp_path, m))
+    assert c.graph.count("act") == (1 if keep else 0)
+
+
+CONV_CHAIN = model(
+    [None, 12, 12, 3],
+    td({"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same"}, "c1"),
+    td({"type": "BatchNormalization"}, "bn1"),
+    td({"type": "ReLU"}, "r1"),
+    td({"type": "MaxPooling2D", "pool_size": 2}, "p1"),
+    td({"type": "Conv2D", "filters": 5, "kernel_size": 3, "activation": "tanh"}, "c2"),
+    td({"type": "GlobalAveragePooling2D"}, "g2"),
+    td({"type": "Dense", "units": 3}, "d3"),
+)
+
+
+def test_td_chain_keeps_one_fold_and_one_unfold(tmp_path):
+    """Seven TimeDistributed layers: one merge reshape and one split reshape in the ONNX."""
+    from oracle import check
+
+    c = compile_file(write_model(tmp_path, CONV_CHAIN))
+    assert (c.graph.count("fold"), c.graph.count("unfold")) == (1, 1)
+    assert c.graph.count("BatchNormalization") == 0 and c.graph.count("act") == 0
+    ops = [n.op_type for n in c.onnx().graph.node]
+    assert ops.count("Reshape") == 2, ops
+    assert ops.count("Conv") == 2 and "BatchNormalization" not in ops
+    (tmp_path / "x").mkdir()
+    worst = check(tmp_path / "x", CONV_CHAIN, batch=2, time=3)
+    assert worst["onnx"] < 1e-4 and worst["numpy"] < 1e-4
