@@ -125,3 +125,33 @@ def test_cuda_provider_absent_is_a_clear_error(model_file, tmp_path):
         "run", model_file, "--provider", "auto", "-i", tmp_path / "x.npy", "-o", tmp_path / "o.npy"
     )
     assert code == 0, err
+
+
+def test_cuda_provider_matches_cpu(model_file, tmp_path):
+    """Where onnxruntime has a CUDA provider, --provider cuda runs there and matches the CPU."""
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        pytest.skip("no CUDA provider (needs onnxruntime-gpu and an NVIDIA GPU)")
+    from compiler.api import compile_file
+    from compiler.backends.onnx import session
+
+    sess = session(compile_file(model_file).onnx(), "cuda")
+    assert sess.get_providers()[0] == "CUDAExecutionProvider"
+    x = np.random.default_rng(2).standard_normal((4, 7, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    for provider in ("cpu", "cuda", "auto"):
+        code, _, err = tdc(
+            "run",
+            model_file,
+            "--provider",
+            provider,
+            "-i",
+            tmp_path / "x.npy",
+            "-o",
+            tmp_path / f"{provider}.npy",
+        )
+        assert code == 0, err
+    cpu = np.load(tmp_path / "cpu.npy")
+    for provider in ("cuda", "auto"):
+        np.testing.assert_allclose(np.load(tmp_path / f"{provider}.npy"), cpu, atol=1e-4, rtol=1e-3)
