@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,8 @@ class Builder:
         self.values: dict[str, list[Value]] = {}
 
     def build(self) -> Graph:
-        for inp in self.spec.inputs:
-            self.values[inp.name] = [self.graph.add_input(inp.name, input_shape(inp), inp.dtype)]
+        for inp, shape in zip(self.spec.inputs, input_shapes(self.spec.inputs), strict=True):
+            self.values[inp.name] = [self.graph.add_input(inp.name, shape, inp.dtype)]
         for lay in self.spec.layers:
             self.layer = lay
             ins = [self.values[n][0] for n in lay.inputs]
@@ -79,15 +80,22 @@ class Builder:
         return self.emit("act", [x], {"kind": kind, **params})[0]
 
 
-def input_shape(inp: Any) -> Shape:
-    """Batch axis "N", a null axis 1 "T", other null axes "<input>_d<k>"."""
-    dims: list[int | str] = ["N"]
-    for k, d in enumerate(inp.shape, start=1):
-        if d is None:
-            dims.append("T" if k == 1 else f"{inp.name}_d{k}")
-        else:
-            dims.append(d)
-    return tuple(dims)
+def input_shapes(inputs: list[Any]) -> list[Shape]:
+    """Batch axis "N"; a null axis 1 is "T" (then "T2", "T3", ... for later inputs, since
+    Keras lets each input have its own length); other null axes "<input>_d<k>"."""
+    shapes, times = [], 0
+    for inp in inputs:
+        dims: list[int | str] = ["N"]
+        for k, d in enumerate(inp.shape, start=1):
+            if d is not None:
+                dims.append(d)
+            elif k == 1:
+                times += 1
+                dims.append("T" if times == 1 else f"T{times}")
+            else:
+                dims.append(re.sub(r"\W", "_", inp.name, flags=re.ASCII) + f"_d{k}")
+        shapes.append(tuple(dims))
+    return shapes
 
 
 def build_graph(spec: ModelSpec) -> Graph:
