@@ -1,3 +1,16 @@
 """One module per layer family; importing this package registers every op."""
 
-from . import activations, conv, core, normalization, pooling, recurrent, wrappers  # noqa: F401
+from . import (  # noqa: F401
+    activations,
+    bidirectional,
+    conv,
+    conv_extra,
+    core,
+    embedding,
+    merge,
+    normalization,
+    pooling,
+    recurrent,
+    reshaping,
+    wrappers,
+)
