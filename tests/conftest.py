@@ -1,7 +1,36 @@
-"""Shared fixtures: every comparison runs Keras live (JAX backend)."""
+"""Shared setup: every comparison runs Keras live (JAX backend, CPU).
 
+The session summary reports the worst absolute error against Keras per backend over
+every comparison made by ``oracle.check`` (workers append to one log file).
+"""
+
+import json
 import os
+import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        fd, path = tempfile.mkstemp(prefix="tdc-errors-", suffix=".jsonl")
+        os.close(fd)
+        os.environ["TDC_ERRLOG"] = path
+        config._tdc_errlog = path
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    path = getattr(config, "_tdc_errlog", None)
+    if not path or not os.path.exists(path):
+        return
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    os.unlink(path)
+    if rows:
+        worst = {b: max(r.get(b, 0.0) for r in rows) for b in ("onnx", "numpy")}
+        terminalreporter.write_line(
+            f"tdc: {len(rows)} model comparisons against live Keras; worst abs error "
+            f"onnx {worst['onnx']:.2e}, numpy {worst['numpy']:.2e} (atol 1e-4, rtol 1e-3)"
+        )

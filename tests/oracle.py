@@ -84,7 +84,19 @@ def check(
                 got, r, atol=ATOL, rtol=RTOL, err_msg=f"{backend} output {name} differs from Keras"
             )
             worst[backend] = max(worst[backend], float(np.max(np.abs(got - r), initial=0.0)))
+    record_errors(worst)
     return worst
+
+
+def record_errors(worst: dict[str, float]) -> None:
+    """Append this comparison's worst errors to the session log (see conftest.py)."""
+    import json
+    import os
+
+    log = os.environ.get("TDC_ERRLOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(json.dumps(worst) + "\n")
 
 
 def td(layer: dict[str, Any], name: str | None = None) -> dict[str, Any]:
