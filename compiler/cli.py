@@ -116,14 +116,14 @@ Examples:
 @click.option(
     "--time",
     "times",
-    type=click.IntRange(1, 100000),
     multiple=True,
-    help="Length of null (dynamic) axes; repeat for several lengths. Default: 7.",
+    help="Length of null (dynamic) axes; repeat or comma-separate for several lengths "
+    "(--time 4 --time 9, or --time 4,9). Default: 7.",
 )
 @click.option("--atol", type=click.FloatRange(0), default=1e-4, show_default=True)
 @click.option("--rtol", type=click.FloatRange(0), default=1e-3, show_default=True)
 def verify(
-    model: Path, backend: str, batch: int, times: tuple[int, ...], atol: float, rtol: float
+    model: Path, backend: str, batch: int, times: tuple[str, ...], atol: float, rtol: float
 ) -> None:
     """Check every backend against Keras on the same weights and seeded inputs.
 
@@ -132,7 +132,22 @@ def verify(
     """
     from .tools import verify_model
 
-    verify_model(model, backend, batch, list(times) or [7], atol, rtol)
+    verify_model(model, backend, batch, _lengths(times) or [7], atol, rtol)
+
+
+def _lengths(values: tuple[str, ...]) -> list[int]:
+    """``--time`` values: repeated and/or comma-separated positive integers."""
+    out = []
+    for item in ",".join(values).split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if not item.isdigit() or not 1 <= int(item) <= 100000:
+            raise click.BadParameter(
+                f"{item!r} is not a length in [1, 100000]", param_hint="--time"
+            )
+        out.append(int(item))
+    return out
 
 
 @cli.command(

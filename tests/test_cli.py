@@ -87,9 +87,10 @@ def test_onnx_names_and_metadata(model_file, tmp_path):
 
 
 def test_verify_passes(model_file):
-    code, out, err = tdc("verify", model_file, "--time", "3", "--time", "11")
+    code, out, err = tdc("verify", model_file, "--time", "3", "--time", "11,2")
     assert code == 0, err
-    assert out.count(" ok") == 4 and "all outputs match Keras" in out
+    assert out.count(" ok") == 6 and "all outputs match Keras" in out
+    assert tdc("verify", model_file, "--time", "0")[0] == 2
 
 
 def test_verify_names_first_diverging_layer(model_file, monkeypatch):
