@@ -165,6 +165,30 @@ def inspect(model: Path, ir: bool) -> None:
     click.echo(inspect_text(model, ir))
 
 
+@cli.command(
+    "import",
+    epilog="""\b
+Examples:
+  tdc import model.keras -o model.yaml
+  tdc import saved/classifier.keras -o models/classifier.yaml
+  tdc verify models/classifier.yaml""",
+)
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The model file to write (.yaml); the weights go beside it as .npz.",
+)
+def import_command(source: Path, output: Path) -> None:
+    """Convert a saved Keras model (SOURCE.keras) to a model file plus its weights file."""
+    from .tools import import_model
+
+    import_model(source, output)
+    click.echo(f"wrote {output} and {output.with_suffix('.npz')}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input exits 2 with one message, a verification mismatch exits 1."""
     try:

@@ -13,6 +13,26 @@ from .loader import LayerSpec, ModelSpec
 from .registry import WeightSpec, get_op
 from .weights import WeightSource
 
+#: Keras layers whose ``supports_masking`` passes the first input's mask on unchanged
+#: (the base ``Layer.compute_mask``); any other type drops it, except the ones below.
+_PROPAGATE = (
+    "Activation ELU LeakyReLU PReLU ReLU Dense Identity Dropout AlphaDropout "
+    "GaussianDropout GaussianNoise SpatialDropout1D SpatialDropout2D SpatialDropout3D "
+    "ActivityRegularization BatchNormalization GroupNormalization LayerNormalization "
+    "UnitNormalization Rescaling Normalization TimeDistributed"
+)
+#: Merge layers: the output mask is the OR of the input masks when every input has one.
+_MERGE_OR = "Add Subtract Average Maximum Minimum Multiply"
+#: Layers that read or combine masks in ways not compiled yet: refuse masked inputs.
+_UNSUPPORTED = "Softmax Concatenate Dot MultiHeadAttention GroupedQueryAttention"
+KERAS_MASK_FLOW: dict[str, str] = {
+    # the wrapped RNNs read the mask themselves; the output keeps it with return_sequences
+    "Bidirectional": "sequence",
+    **dict.fromkeys(_PROPAGATE.split(), "propagate"),
+    **dict.fromkeys(_MERGE_OR.split(), "merge_or"),
+    **dict.fromkeys(_UNSUPPORTED.split(), "unsupported"),
+}
+
 
 class Builder:
     """Lowers layers one by one; ops call back into it to emit nodes and fetch weights."""
@@ -23,6 +43,16 @@ class Builder:
         self.source = WeightSource(spec.weights, spec.seed)
         self.layer: LayerSpec | None = None
         self.values: dict[str, list[Value]] = {}
+        #: id(value) -> its Keras mask: a bool value of shape (N, T) (True: a valid step).
+        self.masks: dict[int, Value] = {}
+
+    def mask(self, value: Value) -> Value | None:
+        """The Keras mask attached to ``value``, if any."""
+        return self.masks.get(id(value))
+
+    def set_mask(self, value: Value, mask: Value | None) -> None:
+        if mask is not None:
+            self.masks[id(value)] = mask
 
     def build(self) -> Graph:
         for inp, shape in zip(self.spec.inputs, input_shapes(self.spec.inputs), strict=True):
@@ -44,7 +74,43 @@ class Builder:
         op = get_op(spec.type)
         if not op.multi_input and len(inputs) != 1:
             raise TdcError(f"{spec.type} takes exactly one input, got {len(inputs)}")
-        return op.lower(self, spec, inputs)
+        outputs = op.lower(self, spec, inputs)
+        self.flow_mask(spec.type, op.mask_flow, inputs, outputs)
+        return outputs
+
+    def flow_mask(self, kind: str, flow: str, inputs: list[Value], outputs: list[Value]) -> None:
+        """Attach the output mask Keras would compute for layer type ``kind``: the first
+        input's mask ("propagate"; "sequence": only onto outputs that kept the time axis),
+        the OR of all inputs' masks ("merge_or"), or none ("drop"; "custom": ``lower``
+        did it)."""
+        if flow == "auto":
+            flow = KERAS_MASK_FLOW.get(kind, "drop")
+        masks = [self.mask(v) for v in inputs]
+        if flow in ("custom", "drop") or all(m is None for m in masks):
+            return
+        if flow == "unsupported":
+            raise TdcError(
+                f"{kind} on a masked input (Embedding mask_zero, Masking) is not supported"
+            )
+        mask = masks[0]
+        if flow == "merge_or":
+            mask = None if any(m is None for m in masks) else self.mask_or(masks)
+        elif flow == "sequence":
+            outputs = [o for o in outputs if o.rank >= 3]
+        elif flow != "propagate":
+            raise AssertionError(f"unknown mask flow {flow!r}")
+        for out in outputs:
+            if self.mask(out) is None:
+                self.set_mask(out, mask)
+
+    def mask_or(self, masks: list[Value | None]) -> Value:
+        out = masks[0]
+        assert out is not None
+        for m in masks[1:]:
+            assert m is not None
+            if m is not out:
+                out = self.emit("mask_or", [out, m])[0]
+        return out
 
     def weights(self, specs: dict[str, WeightSpec]) -> dict[str, np.ndarray]:
         assert self.layer is not None

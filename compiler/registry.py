@@ -79,6 +79,10 @@ class OpDef:
     wrapper: ClassVar[bool] = False
     #: The layer takes a list of inputs (merge layers).
     multi_input: ClassVar[bool] = False
+    #: How the Keras mask of the first input reaches the outputs: "auto" (Keras's own
+    #: behaviour, looked up by layer type in ``lowering.KERAS_MASK_FLOW``), "propagate",
+    #: "drop", or "custom" (``lower`` reads ``b.mask`` and calls ``b.set_mask`` itself).
+    mask_flow: ClassVar[str] = "auto"
 
     # -- layer role ----------------------------------------------------------------
     def check_attrs(self, attrs: dict[str, Any]) -> None:

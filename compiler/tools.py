@@ -112,3 +112,12 @@ def inspect_text(model: Path, ir: bool) -> str:
         text += "\n\nIR before passes:\n" + compiled.before
         text += "\n\nIR after passes:\n" + compiled.graph.dump()
     return text
+
+
+def import_model(source: Path, output: Path) -> None:
+    """``tdc import``: a saved Keras model to a model file plus its weights file."""
+    from .importer import import_keras
+
+    if output.suffix not in (".yaml", ".yml"):
+        raise TdcError("give -o a .yaml path for the model file", file=str(output))
+    import_keras(source, output)

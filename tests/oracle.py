@@ -110,3 +110,33 @@ def td(layer: dict[str, Any], name: str | None = None) -> dict[str, Any]:
 def model(shape: list[Any], *layers: dict[str, Any], dtype: str = "float32") -> dict[str, Any]:
     """A one-input model file as a dict."""
     return {"inputs": {"x": {"shape": shape, "dtype": dtype}}, "layers": list(layers)}
+
+
+def check_inputs(
+    tmp: Path, model: dict[str, Any], xs: list[np.ndarray], seed: int = 0
+) -> dict[str, float]:
+    """Like ``check`` but on the given input arrays (e.g. whole masked steps mid-sequence)."""
+    path = write_model(tmp, model)
+    drawn = compile_file(path)
+    weights = random_weights({k: v.shape for k, v in drawn.weights.items()}, seed)
+    if weights:
+        write_npz(tmp / "model.npz", weights)
+        path = write_model(tmp, {**model, "weights": "model.npz"})
+    compiled = compile_file(path)
+    ref = run_keras(keras_model(compiled.spec, compiled.weights), xs)
+    proto = compiled.onnx()
+    onnx_check(proto)
+    got_onnx = onnx_run(proto, {i.name: x for i, x in zip(compiled.spec.inputs, xs, strict=True)})
+    text, w = compiled.numpy_source()
+    got_np = load_module(text, w).predict(*xs)
+    if not isinstance(got_np, dict):
+        got_np = {compiled.graph.output_names[0]: got_np}
+    worst = {"onnx": 0.0, "numpy": 0.0}
+    for name, r in zip(compiled.graph.output_names, ref, strict=True):
+        for backend, got in (("onnx", got_onnx[name]), ("numpy", got_np[name])):
+            assert got.shape == r.shape, f"{backend} {name}: shape {got.shape} != {r.shape}"
+            np.testing.assert_allclose(
+                got, r, atol=ATOL, rtol=RTOL, err_msg=f"{backend} output {name} differs from Keras"
+            )
+            worst[backend] = max(worst[backend], float(np.nanmax(np.abs(got - r), initial=0.0)))
+    return worst

@@ -124,3 +124,27 @@ def test_td_chain_keeps_one_fold_and_one_unfold(tmp_path):
     (tmp_path / "x").mkdir()
     worst = check(tmp_path / "x", CONV_CHAIN, batch=2, time=3)
     assert worst["onnx"] < 1e-4 and worst["numpy"] < 1e-4
+
+
+def test_hoist_unfold_runs_merge_of_folded_branches_folded(tmp_path):
+    from compiler.passes.hoist_unfold import hoist_unfold
+
+    conv = {"type": "Conv1D", "filters": 2, "kernel_size": 2, "padding": "same"}
+    m = {
+        "inputs": {"x": {"shape": [None, 6, 2], "dtype": "float32"}},
+        "layers": [
+            td(conv, "c1"),
+            {**td(conv, "c2"), "inputs": "x"},
+            {"type": "Concatenate", "inputs": ["c1", "c2"], "name": "cat"},
+            td({"type": "Flatten"}, "flat"),
+        ],
+    }
+    g = _graph(tmp_path, m)
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 2)).astype(np.float32)
+    ref = _run(g, x)
+    assert hoist_unfold(g) and not hoist_unfold(g)
+    g.verify()
+    assert g.count("unfold") == 4 and g.count("fold") == 3  # branch unfolds now dead
+    run_pipeline(g)
+    assert (g.count("fold"), g.count("unfold")) == (2, 1)
+    np.testing.assert_allclose(_run(g, x), ref, rtol=1e-6, atol=1e-6)

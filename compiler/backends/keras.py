@@ -32,10 +32,13 @@ def make_layer(keras: Any, spec: LayerSpec, name: str | None) -> Any:
 def variable_key(layer_name: str, path: str) -> str:
     """``<layer>/<variable>``; Bidirectional layers add the direction."""
     parts = path.split("/")
+    # Paths start with the layer's own name (which may itself start with forward_),
+    # except in a reloaded model, where they start inside the layer.
+    inner = parts[1:-1] if parts[0] == layer_name else parts[:-1]
     direction = ""
-    if any(p.startswith("forward_") for p in parts):
+    if any(p.startswith("forward_") for p in inner):
         direction = "forward/"
-    elif any(p.startswith("backward_") for p in parts):
+    elif any(p.startswith("backward_") for p in inner):
         direction = "backward/"
     return f"{layer_name}/{direction}{parts[-1]}"
 

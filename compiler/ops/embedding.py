@@ -1,1 +1,220 @@
-"""(filled in below)"""
+"""Embedding, Masking and the IR ops that compute and consume Keras masks.
+
+A Keras mask is a bool value of shape (N, T) (True: a valid step) that the Builder
+attaches to an IR value (``b.mask`` / ``b.set_mask``); it is computed by ordinary IR ops:
+
+* ``Embedding``: gather rows of ``embeddings`` by integer ids (the mask, with
+  ``mask_zero``, is ``mask_ne(ids)`` with ``value`` 0);
+* ``mask_ne``: ``x != value`` (``any`` over the last axis when ``reduce``);
+* ``mask_apply``: zero the masked steps of x (Masking's output);
+* ``mask_or``: OR of two masks (merge layers);
+* ``masked_mean``: GlobalAveragePooling1D over the valid steps only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from onnx import TensorProto
+
+from ..errors import TdcError
+from ..ir import Node, Shape, shape_str
+from ..params import (
+    INITIALIZERS,
+    REQUIRED,
+    Param,
+    boolean,
+    integer,
+    number,
+    optional,
+    training_only,
+)
+from ..registry import OpDef, WeightSpec, register
+
+if TYPE_CHECKING:
+    from ..backends.onnx import OnnxBuilder
+    from ..ir import Value
+    from ..lowering import Builder, LayerSpec
+
+
+def embeddings_initializer(v: Any) -> str:
+    """Keras's initialiser names plus "uniform" (RandomUniform(-0.05, 0.05), its default)."""
+    if isinstance(v, str) and v.lower() == "uniform":
+        return "random_uniform"
+    if not isinstance(v, str) or v.lower() not in INITIALIZERS:
+        raise ValueError(", ".join(("uniform", *INITIALIZERS)))
+    return v.lower()
+
+
+def _int_ids(node: Node) -> Value:
+    ids = node.inputs[0]
+    if not ids.dtype.startswith("int"):
+        raise TdcError(f"Embedding needs int32 or int64 ids, got {ids.dtype}")
+    return ids
+
+
+@register("Embedding")
+class Embedding(OpDef):
+    """``y = embeddings[ids]``; ``mask_zero`` masks the steps whose id is 0."""
+
+    mask_flow = "custom"
+    params = {
+        "input_dim": Param(REQUIRED, integer(lo=1)),
+        "output_dim": Param(REQUIRED, integer(lo=1)),
+        "embeddings_initializer": Param("uniform", embeddings_initializer),
+        **training_only("embeddings_regularizer", "embeddings_constraint"),
+        "activity_regularizer": training_only("activity_regularizer")["activity_regularizer"],
+        "mask_zero": Param(False, boolean),
+        "lora_rank": Param(None, optional(integer(lo=1))),
+        "lora_alpha": Param(None, optional(number())),
+    }
+
+    def weight_specs(self, attrs: dict[str, Any], shapes: list[Shape]) -> dict[str, WeightSpec]:
+        shape = (attrs["input_dim"], attrs["output_dim"])
+        init = attrs["embeddings_initializer"]  # the default "uniform" is not re-checked
+        return {"embeddings": WeightSpec(shape, embeddings_initializer(init))}
+
+    def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
+        ids = inputs[0]
+        if not ids.dtype.startswith("int"):
+            raise TdcError(f"Embedding needs an int32 or int64 input, got {ids.dtype}")
+        weights = b.weights(self.weight_specs(spec.attrs, [ids.shape]))
+        (y,) = b.emit("Embedding", [ids], {}, weights)
+        if spec.attrs["mask_zero"]:
+            b.set_mask(y, b.emit("mask_ne", [ids], {"value": 0, "reduce": False})[0])
+        return [y]
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        ids = _int_ids(node)
+        return [((*ids.shape, node.weights["embeddings"].shape[1]), "float32")]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        table = g.const(node.weights["embeddings"], "embeddings")
+        g.set(node, g.op("Gather", [table, g[node.inputs[0]]], axis=0))
+
+
+@register("Masking")
+class Masking(OpDef):
+    """Masks the steps whose features all equal ``mask_value`` and zeroes them."""
+
+    mask_flow = "custom"
+    params = {"mask_value": Param(0.0, number())}
+
+    def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
+        x = inputs[0]
+        if x.rank < 2:
+            raise TdcError(f"Masking needs an input of rank >= 2, got {shape_str(x.shape)}")
+        value = spec.attrs["mask_value"]
+        (mask,) = b.emit("mask_ne", [x], {"value": value, "reduce": True})
+        (y,) = b.emit("mask_apply", [x, mask])
+        b.set_mask(y, mask)
+        return [y]
+
+
+def _literal(node: Node) -> str:
+    """The compared value as a NumPy literal of the input's dtype."""
+    return f"np.{node.inputs[0].dtype}({node.attrs['value']!r})"
+
+
+@register("mask_ne")
+class MaskNotEqual(OpDef):
+    """``x != value``, reduced with ``any`` over the last axis when ``reduce``."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        x = node.inputs[0]
+        return [(x.shape[:-1] if node.attrs["reduce"] else x.shape, "bool")]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        x = node.inputs[0]
+        value = g.const(node.attrs["value"], "mask_value", np.dtype(x.dtype))
+        ne = g.op("Not", [g.op("Equal", [g[x], value])])
+        if node.attrs["reduce"]:
+            hits = g.op("Cast", [ne], to=TensorProto.FLOAT)
+            any_hit = g.op("ReduceMax", [hits], axes=[-1], keepdims=0)
+            ne = g.op("Cast", [any_hit], to=TensorProto.BOOL)
+        g.set(node, ne)
+
+    def numpy(self, node: Node) -> dict[str, Any]:
+        return {"value": _literal(node), "reduce": node.attrs["reduce"]}
+
+
+def _check_mask(x: Value, mask: Value, what: str) -> None:
+    if mask.rank != 2 or x.rank < 3 or tuple(mask.shape) != tuple(x.shape[:2]):
+        raise TdcError(
+            f"{what} needs a (batch, time) mask for its {shape_str(x.shape)} input, "
+            f"got {shape_str(mask.shape)}"
+        )
+
+
+@register("mask_apply")
+class MaskApply(OpDef):
+    """Zero the masked steps: ``where(mask[..., None], x, 0)`` with an (N, T) mask."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        x, mask = node.inputs
+        if tuple(mask.shape) != tuple(x.shape[:-1]):
+            raise TdcError(f"mask {shape_str(mask.shape)} does not fit {shape_str(x.shape)}")
+        return [(x.shape, x.dtype)]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        x, mask = node.inputs
+        keep = g.op("Unsqueeze", [g[mask], g.ints([-1], "axes")])
+        zero = g.const(0, "zero", np.dtype(x.dtype))
+        g.set(node, g.op("Where", [keep, g[x], zero]))
+
+
+@register("mask_or")
+class MaskOr(OpDef):
+    """Logical OR of two masks of the same shape."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        a, b = node.inputs
+        if a.rank != b.rank or any(
+            isinstance(p, int) and isinstance(q, int) and p != q
+            for p, q in zip(a.shape, b.shape, strict=True)
+        ):
+            raise TdcError(f"cannot merge masks {shape_str(a.shape)} and {shape_str(b.shape)}")
+        # two symbolic lengths (T, T2) must agree at run time, as for the merge itself
+        dims = [q if isinstance(q, int) else p for p, q in zip(a.shape, b.shape, strict=True)]
+        return [(tuple(dims), "bool")]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        g.set(node, g.op("Or", [g[v] for v in node.inputs]))
+
+
+@register("masked_mean")
+class MaskedMean(OpDef):
+    """Mean over axis 1 of (N, T, C) counting only the valid steps (Keras's
+    GlobalAveragePooling1D with a mask; a sample with no valid step gives NaN, as Keras)."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        x, mask = node.inputs
+        _check_mask(x, mask, "masked GlobalAveragePooling1D")
+        if node.attrs["keepdims"]:
+            return [((x.shape[0], 1, *x.shape[2:]), x.dtype)]
+        return [((x.shape[0], *x.shape[2:]), x.dtype)]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        x, mask = node.inputs
+        keep = g.op("Unsqueeze", [g[mask], g.ints([2], "axes")])
+        kept = g.op("Where", [keep, g[x], g.const(0.0, "zero")])
+        axes, keepdims = g.ints([1], "axes"), int(node.attrs["keepdims"])
+        total = g.op("ReduceSum", [kept, axes], keepdims=keepdims)
+        count = g.op("Cast", [keep], to=TensorProto.FLOAT)
+        g.set(node, g.op("Div", [total, g.op("ReduceSum", [count, axes], keepdims=keepdims)]))
+
+    def numpy(self, node: Node) -> dict[str, Any]:
+        return {"keepdims": node.attrs["keepdims"]}
+
+    def flops(self, node: Node) -> int:
+        x = node.inputs[0]
+        return int(np.prod([d if isinstance(d, int) else 1 for d in x.shape[1:]]))
+
+
+def masked_global_average(b: Builder, x: Value, keepdims: bool) -> list[Value] | None:
+    """GlobalAveragePooling1D on a masked input (None: ``x`` carries no mask)."""
+    mask = b.mask(x)
+    if mask is None:
+        return None
+    return b.emit("masked_mean", [x, mask], {"keepdims": keepdims})

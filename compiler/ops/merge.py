@@ -1,1 +1,305 @@
-"""(filled in below)"""
+"""Merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
+and RepeatVector.
+
+IR ops here: ``merge`` (elementwise, ``kind`` in add/subtract/multiply/average/maximum/
+minimum), ``concat``, ``dot`` and ``repeat``. Shapes follow Keras 3: an elementwise merge
+of inputs of lower rank first inserts size-1 axes at axis 1, then broadcasts (a static 1
+stretches). Each input's null time axis has its own symbol ("T", "T2", ...); Keras checks
+their lengths only at run time, so a symbol meets another symbol or a static size freely,
+while two different static sizes are refused.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import TdcError
+from ..ir import Dim, Node, Shape, shape_str, static_size
+from ..params import REQUIRED, Param, boolean, integer
+from ..registry import OpDef, register
+from .core import ones
+
+if TYPE_CHECKING:
+    from ..backends.onnx import OnnxBuilder
+    from ..ir import Value
+    from ..lowering import Builder, LayerSpec
+
+#: Keras's backend.epsilon(): Dot(normalize=True) caps 1/||x|| at 1/EPSILON.
+EPSILON = 1e-7
+
+_NUMPY = {"add": "+", "subtract": "-", "multiply": "*", "average": "+"}
+_NUMPY_FN = {"maximum": "np.maximum", "minimum": "np.minimum"}
+_ONNX = {
+    "add": "Add",
+    "subtract": "Sub",
+    "multiply": "Mul",
+    "maximum": "Max",
+    "minimum": "Min",
+    "average": "Add",
+}
+
+
+def _shapes(values: list[Value]) -> str:
+    return " and ".join(shape_str(v.shape) for v in values)
+
+
+def unify(a: Dim, b: Dim, values: list[Value], broadcast: bool) -> Dim:
+    """The dim two inputs agree on: a static size wins over a symbol (it is what the run
+    must have), the first symbol over a later one; with ``broadcast`` a static 1 stretches."""
+    if a == b:
+        return a
+    if broadcast and a == 1:
+        return b
+    if broadcast and b == 1:
+        return a
+    if isinstance(a, int) and isinstance(b, int):
+        raise TdcError(f"inputs have incompatible shapes {_shapes(values)}")
+    return a if isinstance(a, int) or not isinstance(b, int) else b
+
+
+def _padded(v: Value, rank: int) -> Shape:
+    """Keras expands a lower-rank input at axis 1 until the ranks agree."""
+    return (v.shape[0], *([1] * (rank - v.rank)), *v.shape[1:])
+
+
+class _Merge(OpDef):
+    """A Keras merge layer: a list of inputs, no weights."""
+
+    params: dict = {}
+    multi_input = True
+    kind = ""
+    arity: int | None = None  # exactly this many inputs (None: two or more)
+
+    def check_inputs(self, inputs: list[Value]) -> None:
+        n = len(inputs)
+        if (self.arity is not None and n != self.arity) or n < 2:
+            want = f"exactly {self.arity}" if self.arity else "a list of at least 2"
+            raise TdcError(f"{self.name} takes {want} inputs, got {n}")
+
+    def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
+        self.check_inputs(inputs)
+        return b.emit("merge", inputs, {"kind": self.kind})
+
+
+for _kind, _arity in {
+    "Add": None,
+    "Subtract": 2,
+    "Multiply": None,
+    "Average": None,
+    "Maximum": None,
+    "Minimum": None,
+}.items():
+    register(_kind)(type(_kind, (_Merge,), {"kind": _kind.lower(), "arity": _arity}))
+
+
+@register("merge")
+class MergeOp(OpDef):
+    """Elementwise ``kind`` over all inputs, left to right, with Keras's broadcasting."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        rank = max(v.rank for v in node.inputs)
+        out = list(_padded(node.inputs[0], rank))
+        for v in node.inputs[1:]:
+            pairs = zip(out, _padded(v, rank), strict=True)
+            out = [unify(a, b, node.inputs, True) for a, b in pairs]
+        return [(tuple(out), node.inputs[0].dtype)]
+
+    def _pads(self, node: Node) -> list[int]:
+        rank = max(v.rank for v in node.inputs)
+        return [rank - v.rank for v in node.inputs]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        names = []
+        for v, pad in zip(node.inputs, self._pads(node), strict=True):
+            x = g[v]
+            if pad:
+                x = g.op("Unsqueeze", [x, g.ints(list(range(1, pad + 1)), "axes")])
+            names.append(x)
+        kind = node.attrs["kind"]
+        y = names[0]
+        for x in names[1:]:
+            y = g.op(_ONNX[kind], [y, x])
+        if kind == "average":
+            y = g.op("Div", [y, g.const(float(len(names)), "n")])
+        g.set(node, y)
+
+    def numpy(self, node: Node) -> dict[str, Any]:
+        terms = []
+        for i, pad in enumerate(self._pads(node)):
+            x = f"x{i}"
+            if pad:
+                x = f"{x}.reshape({x}.shape[:1] + {(1,) * pad!r} + {x}.shape[1:])"
+            terms.append(x)
+        kind = node.attrs["kind"]
+        return {
+            "kind": kind,
+            "terms": terms,
+            "binop": _NUMPY.get(kind, ""),
+            "func": _NUMPY_FN.get(kind, ""),
+            "divide": float(len(terms)) if kind == "average" else None,
+        }
+
+    def flops(self, node: Node) -> int:
+        size = static_size(ones(node.output.shape)) or 1
+        return size * len(node.inputs)
+
+
+@register("Concatenate")
+class Concatenate(OpDef):
+    params = {"axis": Param(-1, integer())}
+    multi_input = True
+
+    def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
+        if len(inputs) < 2:
+            raise TdcError(f"Concatenate takes a list of at least 2 inputs, got {len(inputs)}")
+        rank = inputs[0].rank
+        if any(v.rank != rank for v in inputs):
+            raise TdcError(f"Concatenate needs inputs of one rank, got {_shapes(inputs)}")
+        axis = spec.attrs["axis"]
+        if not -rank <= axis < rank or axis % rank == 0:
+            raise TdcError(
+                f"Concatenate axis {axis} is out of range for inputs of rank {rank} "
+                f"(batch included; the batch axis 0 cannot be concatenated)"
+            )
+        return b.emit("concat", inputs, {"axis": axis % rank})
+
+
+@register("concat")
+class ConcatOp(OpDef):
+    """Joins the inputs on ``axis`` (positive, never 0); the other dims must agree."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        axis, ins = node.attrs["axis"], node.inputs
+        out = list(ins[0].shape)
+        for v in ins[1:]:
+            for k, d in enumerate(v.shape):
+                if k == axis:
+                    out[k] = _dim_add(out[k], d)
+                else:
+                    out[k] = unify(out[k], d, ins, False)
+        return [(tuple(out), ins[0].dtype)]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        g.set(node, g.op("Concat", [g[v] for v in node.inputs], axis=node.attrs["axis"]))
+
+    def numpy(self, node: Node) -> dict[str, Any]:
+        return {"axis": node.attrs["axis"], "names": [f"x{i}" for i in range(len(node.inputs))]}
+
+
+def _dim_add(a: Dim, b: Dim) -> Dim:
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    return f"{a}+{b}"
+
+
+@register("Dot")
+class Dot(OpDef):
+    params = {"axes": Param(REQUIRED, lambda v: _axes(v)), "normalize": Param(False, boolean)}
+    multi_input = True
+
+    def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
+        if len(inputs) != 2:
+            raise TdcError(f"Dot takes exactly 2 inputs, got {len(inputs)}")
+        x, y = inputs
+        if x.rank < 2 or y.rank < 2:
+            raise TdcError(f"Dot needs inputs of rank >= 2, got {_shapes(inputs)}")
+        raw = spec.attrs["axes"]
+        pair = (raw, raw) if isinstance(raw, int) else raw
+        axes = tuple(a % v.rank if a < 0 else a for a, v in zip(pair, inputs, strict=True))
+        if 0 in axes or axes[0] >= x.rank or axes[1] >= y.rank:
+            raise TdcError(
+                f"Dot axes {raw} do not fit inputs {_shapes(inputs)} (batch axis 0 excluded)"
+            )
+        return b.emit("dot", inputs, {"axes": axes, "normalize": spec.attrs["normalize"]})
+
+
+def _axes(v: Any) -> int | tuple[int, int]:
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    ok = isinstance(v, list | tuple) and len(v) == 2
+    if ok and all(isinstance(a, int) and not isinstance(a, bool) for a in v):
+        return (v[0], v[1])
+    raise ValueError("an integer axis or a list of two integer axes")
+
+
+@register("dot")
+class DotOp(OpDef):
+    """Keras batch_dot: contract x's axes[0] with y's axes[1] per sample; the result keeps
+    x's other axes then y's (batch once); two rank-2 inputs give (N, 1)."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        (x, y), (a0, a1) = node.inputs, node.attrs["axes"]
+        unify(x.shape[a0], y.shape[a1], node.inputs, False)
+        unify(x.shape[0], y.shape[0], node.inputs, False)
+        xs = [d for k, d in enumerate(x.shape) if k != a0]
+        ys = [d for k, d in enumerate(y.shape) if k not in (0, a1)]
+        out = xs + ys
+        return [((*out, 1) if len(out) == 1 else tuple(out), x.dtype)]
+
+    def equation(self, node: Node) -> str:
+        (x, y), (a0, a1) = node.inputs, node.attrs["axes"]
+        xl = "a" + "bcdefgh"[: x.rank - 1]
+        yl = "a" + "ijklmno"[: y.rank - 1]
+        yl = yl[:a1] + xl[a0] + yl[a1 + 1 :]
+        out = xl.replace(xl[a0], "") + yl[1:].replace(xl[a0], "")
+        return f"{xl},{yl}->{out}"
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        names = [g[v] for v in node.inputs]
+        if node.attrs["normalize"]:
+            names = [_l2_onnx(g, n, a) for n, a in zip(names, node.attrs["axes"], strict=True)]
+        y = g.op("Einsum", names, equation=self.equation(node))
+        if node.output.rank != len(self.equation(node).split("->")[1]):
+            y = g.op("Unsqueeze", [y, g.ints([1], "axes")])
+        g.set(node, y)
+
+    def numpy(self, node: Node) -> dict[str, Any]:
+        eq = self.equation(node)
+        return {
+            "equation": eq,
+            "axes": node.attrs["axes"],
+            "normalize": node.attrs["normalize"],
+            "inv_eps": 1.0 / EPSILON,
+            "expand": node.output.rank != len(eq.split("->")[1]),
+        }
+
+    def flops(self, node: Node) -> int:
+        (x, _), (a0, _) = node.inputs, node.attrs["axes"]
+        k = x.shape[a0] if isinstance(x.shape[a0], int) else 1
+        return 2 * k * (static_size(ones(node.output.shape)) or 1)
+
+
+def _l2_onnx(g: OnnxBuilder, x: str, axis: int) -> str:
+    """Keras ops.normalize(order=2): x * min(rsqrt(sum(x^2)), 1/epsilon)."""
+    sq = g.op("ReduceSum", [g.op("Mul", [x, x]), g.ints([axis], "axes")], keepdims=1)
+    inv = g.op("Reciprocal", [g.op("Sqrt", [sq])])
+    return g.op("Mul", [x, g.op("Min", [inv, g.const(1.0 / EPSILON, "inv_eps")])])
+
+
+@register("RepeatVector")
+class RepeatVector(OpDef):
+    params = {"n": Param(REQUIRED, integer(lo=1))}
+
+    def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
+        if inputs[0].rank != 2:
+            raise TdcError(
+                f"RepeatVector expects an input of rank 2 (batch, features), "
+                f"got {shape_str(inputs[0].shape)}"
+            )
+        return b.emit("repeat", inputs, {"n": spec.attrs["n"]})
+
+
+@register("repeat")
+class RepeatOp(OpDef):
+    """(N, F) -> (N, n, F)."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        n, f = node.inputs[0].shape
+        return [((n, node.attrs["n"], f), node.inputs[0].dtype)]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        x = g.op("Unsqueeze", [g[node.inputs[0]], g.ints([1], "axes")])
+        g.set(node, g.op("Tile", [x, g.ints([1, node.attrs["n"], 1], "repeats")]))
+
+    def numpy(self, node: Node) -> dict[str, Any]:
+        return {"n": node.attrs["n"]}

@@ -1,4 +1,4 @@
-"""Pooling: Max/AveragePooling1D/2D and the global poolings (channels_last).
+"""Pooling: Max/AveragePooling1D/2D/3D and the global poolings (channels_last).
 
 IR ops here: ``pool`` (attrs ``mode`` max|avg, ``pool_size``, ``strides``, ``padding``) and
 ``global_pool`` (attrs ``mode``, ``axes``, ``keepdims``). Keras's 'same' average pooling
@@ -14,6 +14,7 @@ from ..ir import Node, Shape, Value, check_rank
 from ..params import REQUIRED, Param, boolean, choice, int_tuple, optional
 from ..registry import OpDef, register
 from .conv import Window, plan_window, spatial_size, to_channels_first, to_channels_last
+from .embedding import masked_global_average
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
@@ -150,6 +151,10 @@ class _GlobalPooling(OpDef):
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         check_rank(inputs[0], (self.rank + 2,), self.name)
+        if self.name == "GlobalAveragePooling1D":  # Keras averages the unmasked steps only
+            masked = masked_global_average(b, inputs[0], spec.attrs["keepdims"])
+            if masked is not None:
+                return masked
         attrs = {
             "mode": self.mode,
             "axes": tuple(range(1, self.rank + 1)),
@@ -174,3 +179,17 @@ def _register_all() -> None:
 
 
 _register_all()
+
+
+def _register_3d() -> None:
+    """The 3D poolings over (N, D, H, W, C): volumes, or video under TimeDistributed."""
+    for mode, stem, size in (("max", "MaxPooling", (2, 2, 2)), ("avg", "AveragePooling", None)):
+        name = f"{stem}3D"
+        attrs = {"rank": 3, "mode": mode, "params": pool_params(3, size)}
+        register(name)(type(name, (_Pooling,), attrs))
+    for mode, stem in (("max", "GlobalMaxPooling"), ("avg", "GlobalAveragePooling")):
+        name = f"{stem}3D"
+        register(name)(type(name, (_GlobalPooling,), {"rank": 3, "mode": mode}))
+
+
+_register_3d()

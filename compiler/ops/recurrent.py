@@ -4,7 +4,9 @@ Weights stay in Keras's layout and gate order (LSTM i, f, c, o; GRU z, r, h); th
 lowering (``recurrent_onnx``) reorders them for ONNX's RNN/LSTM/GRU ops, the NumPy
 templates use Keras's order directly. Node attrs: ``units``, ``act`` (Keras's
 ``activation``), ``recurrent_act`` (LSTM/GRU), ``return_sequences``, ``go_backwards`` and,
-for GRU, ``reset_after``. ``act`` is deliberately not called ``activation``: that attr
+for GRU, ``reset_after``. A second input, when present, is the Keras (N, T) bool mask: a masked
+step keeps the previous state and repeats the previous output (ONNX: a Scan loop,
+``recurrent_masked``). ``act`` is deliberately not called ``activation``: that attr
 name means an activation fused after the op.
 """
 
@@ -27,6 +29,7 @@ from ..params import (
 )
 from ..registry import OpDef, WeightSpec, register
 from .activations import apply_fused, numpy_call
+from .recurrent_masked import lower_onnx_masked
 from .recurrent_onnx import RNN_ACTIVATIONS, lower_onnx
 
 if TYPE_CHECKING:
@@ -98,6 +101,7 @@ class _Recurrent(OpDef):
 
     gates: ClassVar[int] = 1
     onnx_op: ClassVar[str] = "RNN"
+    mask_flow = "custom"
 
     def weight_specs(self, attrs: dict[str, Any], shapes: list[Shape]) -> dict[str, WeightSpec]:
         features = shapes[0][-1]
@@ -132,7 +136,12 @@ class _Recurrent(OpDef):
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         check_rank(inputs[0], (3,), self.name)
         weights = b.weights(self.weight_specs(spec.attrs, [inputs[0].shape]))
-        return b.emit(self.name, inputs, self.node_attrs(spec.attrs), weights)
+        mask = b.mask(inputs[0])
+        ins = inputs if mask is None else [inputs[0], mask]
+        outs = b.emit(self.name, ins, self.node_attrs(spec.attrs), weights)
+        if spec.attrs["return_sequences"]:  # Keras keeps the mask on the sequence only
+            b.set_mask(outs[0], mask)
+        return outs
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x = node.inputs[0]
@@ -140,12 +149,19 @@ class _Recurrent(OpDef):
         kernel, units = node.weights["kernel"], node.attrs["units"]
         if x.shape[-1] != kernel.shape[0]:
             raise TdcError(f"{self.name} kernel {kernel.shape} does not fit {shape_str(x.shape)}")
+        if len(node.inputs) == 2 and tuple(node.inputs[1].shape) != tuple(x.shape[:2]):
+            mask = shape_str(node.inputs[1].shape)
+            raise TdcError(f"{self.name} needs a (batch, time) mask, got {mask}")
         if node.attrs["return_sequences"]:
             return [((x.shape[0], x.shape[1], units), "float32")]
         return [((x.shape[0], units), "float32")]
 
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
-        g.set(node, apply_fused(g, node, lower_onnx(g, node, self.onnx_op)))
+        if len(node.inputs) == 2:  # masked: a Scan loop (native ops only skip post-padding)
+            y = lower_onnx_masked(g, node, self.onnx_op)
+        else:
+            y = lower_onnx(g, node, self.onnx_op)
+        g.set(node, apply_fused(g, node, y))
 
     def numpy(self, node: Node) -> dict[str, Any]:
         a = node.attrs
@@ -157,6 +173,7 @@ class _Recurrent(OpDef):
             "use_bias": "bias" in node.weights,
             "return_sequences": a["return_sequences"],
             "go_backwards": a["go_backwards"],
+            "masked": len(node.inputs) == 2,
             "helpers": tuple(sorted({k for k in kinds if k != "linear"})),
             **self.numpy_exprs(node),
         }

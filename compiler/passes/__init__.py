@@ -14,6 +14,7 @@ from .dce import dce
 from .drop_noops import drop_noops
 from .fold_batchnorm import fold_batchnorm
 from .fuse_activation import fuse_activation
+from .hoist_unfold import hoist_unfold
 from .sink_fold import sink_fold
 
 Pass = Callable[[Graph], bool]
@@ -21,6 +22,7 @@ Pass = Callable[[Graph], bool]
 PIPELINE: tuple[Pass, ...] = (
     drop_noops,
     cancel_fold,
+    hoist_unfold,
     sink_fold,
     fold_batchnorm,
     fuse_activation,

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..ir import Graph, Node
 
-FOLDABLE = {"Dense", "Conv1D", "Conv2D"}
+FOLDABLE = {"Dense", "Conv1D", "Conv2D", "Conv3D"}  # kernels whose last axis is the output
 
 
 def _last_axis(bn: Node) -> bool:

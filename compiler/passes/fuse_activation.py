@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from ..ir import Graph
 
-FUSES = {"Dense", "Conv1D", "Conv2D", "BatchNormalization", "LayerNormalization"}
+FUSES = {
+    "Dense",
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    "Conv2DTranspose",
+    "depthwise_conv",
+    "BatchNormalization",
+    "LayerNormalization",
+}
 
 
 def fuse_activation(graph: Graph) -> bool:
