@@ -53,20 +53,20 @@ def write_model(tmp: Path, model: dict[str, Any], name: str = "model") -> Path:
     return path
 
 
-def check(
-    tmp: Path, model: dict[str, Any], batch: int = 2, time: int = 5, seed: int = 0
-) -> dict[str, float]:
-    """Assert ONNX and NumPy match Keras; returns the worst abs error per backend."""
+def compile_with_random_weights(tmp: Path, model: dict[str, Any], seed: int = 0) -> Any:
+    """Write the model file with random (non-trivial) weights beside it and compile it."""
     path = write_model(tmp, model)
     drawn = compile_file(path)  # seeded weights, just to learn the variable shapes
     weights = random_weights({k: v.shape for k, v in drawn.weights.items()}, seed)
     if weights:
         write_npz(tmp / "model.npz", weights)
         path = write_model(tmp, {**model, "weights": "model.npz"})
-    compiled = compile_file(path)
-    xs = random_inputs(compiled, batch, time, seed + 1)
-    ref = run_keras(keras_model(compiled.spec, compiled.weights), xs)
+    return compile_file(path)
 
+
+def compare(compiled: Any, xs: list[np.ndarray]) -> dict[str, float]:
+    """Assert ONNX and NumPy match Keras on ``xs``; returns the worst abs error per backend."""
+    ref = run_keras(keras_model(compiled.spec, compiled.weights), xs)
     proto = compiled.onnx()
     onnx_check(proto)
     feeds = {i.name: x for i, x in zip(compiled.spec.inputs, xs, strict=True)}
@@ -83,9 +83,18 @@ def check(
             np.testing.assert_allclose(
                 got, r, atol=ATOL, rtol=RTOL, err_msg=f"{backend} output {name} differs from Keras"
             )
-            worst[backend] = max(worst[backend], float(np.max(np.abs(got - r), initial=0.0)))
+            err = float(np.nanmax(np.abs(got - r), initial=0.0))
+            worst[backend] = max(worst[backend], err)
     record_errors(worst)
     return worst
+
+
+def check(
+    tmp: Path, model: dict[str, Any], batch: int = 2, time: int = 5, seed: int = 0
+) -> dict[str, float]:
+    """Assert ONNX and NumPy match Keras on random inputs; returns the worst abs error."""
+    compiled = compile_with_random_weights(tmp, model, seed)
+    return compare(compiled, random_inputs(compiled, batch, time, seed + 1))
 
 
 def record_errors(worst: dict[str, float]) -> None:
@@ -116,27 +125,4 @@ def check_inputs(
     tmp: Path, model: dict[str, Any], xs: list[np.ndarray], seed: int = 0
 ) -> dict[str, float]:
     """Like ``check`` but on the given input arrays (e.g. whole masked steps mid-sequence)."""
-    path = write_model(tmp, model)
-    drawn = compile_file(path)
-    weights = random_weights({k: v.shape for k, v in drawn.weights.items()}, seed)
-    if weights:
-        write_npz(tmp / "model.npz", weights)
-        path = write_model(tmp, {**model, "weights": "model.npz"})
-    compiled = compile_file(path)
-    ref = run_keras(keras_model(compiled.spec, compiled.weights), xs)
-    proto = compiled.onnx()
-    onnx_check(proto)
-    got_onnx = onnx_run(proto, {i.name: x for i, x in zip(compiled.spec.inputs, xs, strict=True)})
-    text, w = compiled.numpy_source()
-    got_np = load_module(text, w).predict(*xs)
-    if not isinstance(got_np, dict):
-        got_np = {compiled.graph.output_names[0]: got_np}
-    worst = {"onnx": 0.0, "numpy": 0.0}
-    for name, r in zip(compiled.graph.output_names, ref, strict=True):
-        for backend, got in (("onnx", got_onnx[name]), ("numpy", got_np[name])):
-            assert got.shape == r.shape, f"{backend} {name}: shape {got.shape} != {r.shape}"
-            np.testing.assert_allclose(
-                got, r, atol=ATOL, rtol=RTOL, err_msg=f"{backend} output {name} differs from Keras"
-            )
-            worst[backend] = max(worst[backend], float(np.nanmax(np.abs(got - r), initial=0.0)))
-    return worst
+    return compare(compile_with_random_weights(tmp, model, seed), xs)
