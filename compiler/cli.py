@@ -189,6 +189,45 @@ def import_command(source: Path, output: Path) -> None:
     click.echo(f"wrote {output} and {output.with_suffix('.npz')}")
 
 
+@cli.command(
+    epilog="""\b
+Examples:
+  tdc bench examples/video_classifier.yaml
+  tdc bench model.yaml --batch 32 --time 50 --repeats 50
+  tdc bench model.yaml --backend onnx,keras"""
+)
+@MODEL
+@click.option("--batch", type=click.IntRange(1, 4096), default=8, show_default=True)
+@click.option(
+    "--time",
+    "length",
+    type=click.IntRange(1, 100000),
+    default=16,
+    show_default=True,
+    help="Length of null (dynamic) axes.",
+)
+@click.option("--repeats", type=click.IntRange(1, 100000), default=20, show_default=True)
+@click.option("--warmup", type=click.IntRange(0, 10000), default=3, show_default=True)
+@click.option(
+    "--backend",
+    default="onnx,numpy,keras",
+    show_default=True,
+    help="Comma-separated backends to time: onnx, numpy, keras.",
+)
+def bench(model: Path, batch: int, length: int, repeats: int, warmup: int, backend: str) -> None:
+    """Latency and throughput of each backend against Keras (JAX, jitted), side by side.
+
+    Compiles MODEL once, prepares every backend once, then runs interleaved rounds (each
+    backend once per round) on the same seeded inputs and prints median and p90 latency,
+    samples/s and the latency ratio to Keras.
+    """
+    from .bench import bench as run_bench
+    from .bench import format_results, parse_backends
+
+    results = run_bench(model, batch, length, repeats, warmup, parse_backends(backend))
+    click.echo(format_results(results))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input exits 2 with one message, a verification mismatch exits 1."""
     try:

@@ -8,5 +8,5 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q --force-reinstall --no-deps .
 .venv/bin/python -m pip install -q ".[test]"
-.venv/bin/ruff check compiler tests
+.venv/bin/ruff check compiler tests benchmarks
 .venv/bin/pytest -q -n "${TDC_TEST_WORKERS:-2}" -p no:cacheprovider tests
