@@ -221,7 +221,7 @@ class _Parser:
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
             self.err("'inputs' must be a name or a list of names", line, spec.name)
         for n in names:
-            if n not in seen:
+            if self.reference(n, line, spec.name)[0] not in seen:
                 self.err(
                     f"input '{n}' is not an input or an earlier layer",
                     line,
@@ -229,6 +229,19 @@ class _Parser:
                     accepted=", ".join(sorted(seen)),
                 )
         return list(names)
+
+    def reference(self, ref: str, line: int | None, layer: str | None = None) -> tuple[str, int]:
+        """``name`` -> (name, 0); ``name:k`` -> (name, k), output k >= 1 of a multi-output layer."""
+        try:
+            return split_ref(ref)
+        except ValueError:
+            self.err(
+                f"bad reference {ref!r}",
+                line,
+                layer,
+                accepted="a name, or name:k (k >= 1) for output k of a multi-output layer",
+            )
+            raise AssertionError from None
 
     def layer(self, entry: dict, name: str, top: bool) -> LayerSpec:
         line = entry.line
@@ -249,6 +262,10 @@ class _Parser:
             if not isinstance(args.get("layer"), dict):
                 self.err(f"{typ} needs the wrapped layer as a mapping under 'layer:'", line, name)
             inner = self.layer(args["layer"], name, top=False)
+            if inner.attrs.get("return_state"):
+                self.err(
+                    f"{typ}: return_state: true on the wrapped layer is not supported", line, name
+                )
         attrs = self.check_args(op, args, entry, name)
         return LayerSpec(name, typ, args, attrs, line, inner=inner)
 
@@ -292,12 +309,24 @@ class _Parser:
         line = _kl(doc, "outputs")
         if not isinstance(names, list) or not names:
             self.err("'outputs' must be a layer name or a list of layer names", line)
+        if not all(isinstance(n, str) for n in names):
+            self.err("'outputs' must be a layer name or a list of layer names", line)
         for n in names:
-            if n not in known:
+            if self.reference(n, line)[0] not in known:
                 self.err(f"output {n!r} is not a layer", line, accepted=", ".join(known))
         if len(set(names)) != len(names):
             self.err("'outputs' lists a layer twice", line)
         return list(names)
+
+
+def split_ref(ref: str) -> tuple[str, int]:
+    """``name`` -> (name, 0); ``name:k`` (k >= 1) -> (name, k); anything else ValueError."""
+    if ":" not in ref:
+        return ref, 0
+    name, _, k = ref.partition(":")
+    if not k.isdigit() or not k.isascii() or int(k) < 1 or k != str(int(k)):
+        raise ValueError(ref)
+    return name, int(k)
 
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")

@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import TdcError
 from .ir import Graph, Node, Shape, Value
-from .loader import LayerSpec, ModelSpec
+from .loader import LayerSpec, ModelSpec, split_ref
 from .registry import WeightSpec, get_op
 from .weights import WeightSource
 
@@ -24,7 +24,9 @@ _PROPAGATE = (
 #: Merge layers: the output mask is the OR of the input masks when every input has one.
 _MERGE_OR = "Add Subtract Average Maximum Minimum Multiply"
 #: Layers that read or combine masks in ways not compiled yet: refuse masked inputs.
-_UNSUPPORTED = "Softmax Concatenate Dot MultiHeadAttention GroupedQueryAttention"
+#: (Concatenate, Maximum, Minimum: "custom" in their ops; Dot drops the mask as Keras's
+#: ``Dot.compute_mask`` returns None; Softmax refuses a masked input in its ``lower``.)
+_UNSUPPORTED = "Softmax MultiHeadAttention GroupedQueryAttention"
 KERAS_MASK_FLOW: dict[str, str] = {
     # the wrapped RNNs read the mask themselves; the output keeps it with return_sequences
     "Bidirectional": "sequence",
@@ -59,20 +61,33 @@ class Builder:
             self.values[inp.name] = [self.graph.add_input(inp.name, shape, inp.dtype)]
         for lay in self.spec.layers:
             self.layer = lay
-            ins = [self.values[n][0] for n in lay.inputs]
             try:
+                ins = [self.resolve(n) for n in lay.inputs]
                 self.values[lay.name] = self.lower(lay, ins)
             except TdcError as e:
                 raise e.with_context(file=self.spec.file, line=lay.line, layer=lay.name) from None
-        self.graph.outputs = [self.values[n][0] for n in self.spec.outputs]
+        try:
+            self.graph.outputs = [self.resolve(n) for n in self.spec.outputs]
+        except TdcError as e:
+            raise e.with_context(file=self.spec.file) from None
         self.graph.output_names = list(self.spec.outputs)
         self.source.finish()
         return self.graph
 
+    def resolve(self, ref: str) -> Value:
+        """The value ``name`` (output 0) or ``name:k`` (output k) refers to."""
+        name, k = split_ref(ref)
+        outs = self.values[name]
+        if k >= len(outs):
+            listed = ", ".join([name] + [f"{name}:{i}" for i in range(1, len(outs))])
+            raise TdcError(f"{ref!r}: '{name}' has {len(outs)} output(s): {listed}")
+        return outs[k]
+
     def lower(self, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         """Lower ``spec`` (top-level or wrapped) on ``inputs``."""
         op = get_op(spec.type)
-        if not op.multi_input and len(inputs) != 1:
+        several = op.multi_input or getattr(op, "initial_state_inputs", False)
+        if not several and len(inputs) != 1:
             raise TdcError(f"{spec.type} takes exactly one input, got {len(inputs)}")
         outputs = op.lower(self, spec, inputs)
         self.flow_mask(spec.type, op.mask_flow, inputs, outputs)

@@ -194,10 +194,10 @@ def test_refuses_all_offending_layers(tmp_path):
 
 def test_refuses_nested_model_and_bad_argument(tmp_path):
     inner = keras.Sequential([keras.Input((None, 4)), L.Dense(4)], name="inner")
-    inp = keras.Input((None, 4), name="x")
+    inp = keras.Input((None, 4), batch_size=2, name="x")
     x = inner(inp)
     x = L.Conv1D(3, 2, dilation_rate=2, groups=1, name="conv")(x)
-    model = keras.Model(inp, L.LSTM(2, return_state=True, name="rnn")(x)[0])
+    model = keras.Model(inp, L.LSTM(2, stateful=True, name="rnn")(x))
     err = assert_refused(tmp_path, save(tmp_path, model))
     assert "'inner'" in err and "nested models" in err
     assert "'rnn' (LSTM)" in err

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import TdcError
-from ..loader import LayerSpec, ModelSpec
+from ..loader import LayerSpec, ModelSpec, split_ref
 
 
 def import_keras() -> Any:
@@ -43,23 +43,44 @@ def variable_key(layer_name: str, path: str) -> str:
     return f"{layer_name}/{direction}{parts[-1]}"
 
 
+RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+
+
+def call_layer(layer: Any, spec: LayerSpec, ins: list[Any]) -> list[Any]:
+    """Call ``layer`` on ``ins`` as a Keras user would; every output, as a list.
+
+    An RNN given several inputs takes the first as the sequence and the rest as
+    ``initial_state``; merge layers take the list.
+    """
+    if spec.type in RECURRENT and len(ins) > 1:
+        out = layer(ins[0], initial_state=ins[1:])
+    else:
+        out = layer(ins if len(ins) > 1 else ins[0])
+    return list(out) if isinstance(out, list | tuple) else [out]
+
+
+def pick(tensors: dict[str, list[Any]], ref: str) -> Any:
+    """The tensor ``name`` (output 0) or ``name:k`` (output k) refers to."""
+    name, k = split_ref(ref)
+    return tensors[name][k]
+
+
 def keras_model(
     spec: ModelSpec, weights: dict[str, np.ndarray], outputs: list[str] | None = None
 ) -> Any:
     """A functional Keras model of ``spec`` whose variables hold ``weights``."""
     keras = import_keras()
-    tensors: dict[str, Any] = {}
+    tensors: dict[str, list[Any]] = {}
     for inp in spec.inputs:
-        tensors[inp.name] = keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)
+        tensors[inp.name] = [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
     layers = []
     for lay in spec.layers:
         layer = make_layer(keras, lay, lay.name)
-        ins = [tensors[n] for n in lay.inputs]
-        out = layer(ins if len(ins) > 1 else ins[0])
-        tensors[lay.name] = out[0] if isinstance(out, list | tuple) else out
+        tensors[lay.name] = call_layer(layer, lay, [pick(tensors, n) for n in lay.inputs])
         layers.append(layer)
     names = outputs or spec.outputs
-    model = keras.Model([tensors[i.name] for i in spec.inputs], [tensors[n] for n in names])
+    ins = [tensors[i.name][0] for i in spec.inputs]
+    model = keras.Model(ins, [pick(tensors, n) for n in names])
     for layer in layers:
         for v in layer.weights:
             key = variable_key(layer.name, v.path)

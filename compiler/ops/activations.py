@@ -194,6 +194,14 @@ class SoftmaxLayer(OpDef):
     params = {"axis": Param(-1, integer())}
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
+        if b.mask(inputs[0]) is not None:
+            # Keras broadcasts the mask against the input's trailing axes (right-aligned),
+            # so an (N, T) step mask does not fit an (N, T, C) input: Keras itself fails
+            # (or, when T == C and N == 1, masks features by step).
+            raise TdcError(
+                "Softmax on a masked input (Embedding mask_zero, Masking) is not supported: "
+                "Keras broadcasts the (batch, time) mask against the input's last axes"
+            )
         return [b.act(inputs[0], "softmax", axis=spec.attrs["axis"])]
 
 

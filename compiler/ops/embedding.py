@@ -8,6 +8,8 @@ attaches to an IR value (``b.mask`` / ``b.set_mask``); it is computed by ordinar
 * ``mask_ne``: ``x != value`` (``any`` over the last axis when ``reduce``);
 * ``mask_apply``: zero the masked steps of x (Masking's output);
 * ``mask_or``: OR of two masks (merge layers);
+* ``mask_ones``: an all-True mask for an unmasked input (Concatenate on the time axis);
+* ``mask_where``: ``where(mask[..., None], a, b)`` (Maximum / Minimum on masked inputs);
 * ``masked_mean``: GlobalAveragePooling1D over the valid steps only.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import onnx.helper
 from onnx import TensorProto
 
 from ..errors import TdcError
@@ -183,6 +186,40 @@ class MaskOr(OpDef):
         g.set(node, g.op("Or", [g[v] for v in node.inputs]))
 
 
+@register("mask_ones")
+class MaskOnes(OpDef):
+    """An all-True mask of shape ``x.shape[:-1]`` (Keras's ``ones_like`` for an unmasked
+    input of a masked Concatenate)."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        return [(node.inputs[0].shape[:-1], "bool")]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        shape = g.op("Shape", [g[node.inputs[0]]], end=-1)
+        true = onnx.helper.make_tensor("true", TensorProto.BOOL, [1], [True])
+        g.set(node, g.op("ConstantOfShape", [shape], value=true))
+
+
+@register("mask_where")
+class MaskWhere(OpDef):
+    """``where(mask[..., None], a, b)`` for inputs ``a``, ``b`` of one shape and a mask of
+    their shape less the last axis."""
+
+    def infer(self, node: Node) -> list[tuple[Shape, str]]:
+        a, b, mask = node.inputs
+        if tuple(a.shape) != tuple(b.shape) or tuple(mask.shape) != tuple(a.shape[:-1]):
+            raise TdcError(
+                f"mask {shape_str(mask.shape)} does not fit {shape_str(a.shape)} "
+                f"and {shape_str(b.shape)}"
+            )
+        return [(a.shape, a.dtype)]
+
+    def onnx(self, g: OnnxBuilder, node: Node) -> None:
+        a, b, mask = node.inputs
+        keep = g.op("Unsqueeze", [g[mask], g.ints([-1], "axes")])
+        g.set(node, g.op("Where", [keep, g[a], g[b]]))
+
+
 @register("masked_mean")
 class MaskedMean(OpDef):
     """Mean over axis 1 of (N, T, C) counting only the valid steps (Keras's
@@ -218,3 +255,50 @@ def masked_global_average(b: Builder, x: Value, keepdims: bool) -> list[Value] |
     if mask is None:
         return None
     return b.emit("masked_mean", [x, mask], {"keepdims": keepdims})
+
+
+def _fits_mask(b: Builder, inputs: list[Value], what: str, same: bool) -> None:
+    """Masked merges need masks of each input's shape less the last axis (and, when
+    ``same``, inputs of one shape)."""
+    for v in inputs:
+        m = b.mask(v)
+        bad = m is not None and tuple(m.shape) != tuple(v.shape[:-1])
+        if bad or (same and tuple(v.shape) != tuple(inputs[0].shape)):
+            shapes = ", ".join(shape_str(v.shape) for v in inputs)
+            raise TdcError(f"{what} on masked inputs {shapes} is not supported")
+
+
+def masked_extremum(b: Builder, kind: str, inputs: list[Value]) -> list[Value]:
+    """Keras's ``_apply_merge_op_and_or_mask``: left to right, a masked step of either
+    operand takes the other's value before the max/min; the output mask is the OR of the
+    masks while every input has one."""
+    _fits_mask(b, inputs, kind.capitalize(), same=True)
+    out, out_mask = inputs[0], b.mask(inputs[0])
+    for x in inputs[1:]:
+        mask = b.mask(x)
+        if mask is not None:
+            (x,) = b.emit("mask_where", [x, out, mask])
+        if out_mask is not None:
+            (out,) = b.emit("mask_where", [out, x, out_mask])
+        if mask is not None and out_mask is not None:
+            out_mask = b.mask_or([out_mask, mask])
+        else:
+            out_mask = None
+        (out,) = b.emit("merge", [out, x], {"kind": kind})
+    b.set_mask(out, out_mask)
+    return [out]
+
+
+def concat_mask(b: Builder, inputs: list[Value], axis: int) -> Value | None:
+    """Keras's ``Concatenate.compute_mask``: each mask (all-True for an unmasked input),
+    widened to its input's shape, is concatenated on ``axis`` and reduced with ``any`` over
+    the last axis. On the last axis that is the OR of the masks (all-True, i.e. no mask,
+    when an input has none); on an earlier axis the masks are concatenated."""
+    _fits_mask(b, inputs, "Concatenate", same=False)
+    masks = [b.mask(v) for v in inputs]
+    if axis == inputs[0].rank - 1:
+        return None if any(m is None for m in masks) else b.mask_or(masks)
+    full = []
+    for v, m in zip(inputs, masks, strict=True):
+        full.append(m if m is not None else b.emit("mask_ones", [v])[0])
+    return b.emit("concat", full, {"axis": axis})[0]

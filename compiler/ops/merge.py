@@ -18,6 +18,7 @@ from ..ir import Dim, Node, Shape, shape_str, static_size
 from ..params import REQUIRED, Param, boolean, integer
 from ..registry import OpDef, register
 from .core import ones
+from .embedding import concat_mask, masked_extremum
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
@@ -78,6 +79,8 @@ class _Merge(OpDef):
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         self.check_inputs(inputs)
+        if self.kind in ("maximum", "minimum") and any(b.mask(v) is not None for v in inputs):
+            return masked_extremum(b, self.kind, inputs)
         return b.emit("merge", inputs, {"kind": self.kind})
 
 
@@ -89,7 +92,9 @@ for _kind, _arity in {
     "Maximum": None,
     "Minimum": None,
 }.items():
-    register(_kind)(type(_kind, (_Merge,), {"kind": _kind.lower(), "arity": _arity}))
+    _flow = "custom" if _kind in ("Maximum", "Minimum") else "auto"
+    _attrs = {"kind": _kind.lower(), "arity": _arity, "mask_flow": _flow}
+    register(_kind)(type(_kind, (_Merge,), _attrs))
 
 
 @register("merge")
@@ -148,6 +153,7 @@ class MergeOp(OpDef):
 class Concatenate(OpDef):
     params = {"axis": Param(-1, integer())}
     multi_input = True
+    mask_flow = "custom"
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         if len(inputs) < 2:
@@ -161,7 +167,11 @@ class Concatenate(OpDef):
                 f"Concatenate axis {axis} is out of range for inputs of rank {rank} "
                 f"(batch included; the batch axis 0 cannot be concatenated)"
             )
-        return b.emit("concat", inputs, {"axis": axis % rank})
+        outputs = b.emit("concat", inputs, {"axis": axis % rank})
+        masks = [b.mask(v) for v in inputs]
+        if any(m is not None for m in masks):
+            b.set_mask(outputs[0], concat_mask(b, inputs, axis % rank))
+        return outputs
 
 
 @register("concat")

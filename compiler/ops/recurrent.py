@@ -3,11 +3,14 @@
 Weights stay in Keras's layout and gate order (LSTM i, f, c, o; GRU z, r, h); the ONNX
 lowering (``recurrent_onnx``) reorders them for ONNX's RNN/LSTM/GRU ops, the NumPy
 templates use Keras's order directly. Node attrs: ``units``, ``act`` (Keras's
-``activation``), ``recurrent_act`` (LSTM/GRU), ``return_sequences``, ``go_backwards`` and,
-for GRU, ``reset_after``. A second input, when present, is the Keras (N, T) bool mask: a masked
-step keeps the previous state and repeats the previous output (ONNX: a Scan loop,
-``recurrent_masked``). ``act`` is deliberately not called ``activation``: that attr
-name means an activation fused after the op.
+``activation``), ``recurrent_act`` (LSTM/GRU), ``return_sequences``, ``go_backwards``,
+``masked``, ``return_state`` and, for GRU, ``reset_after``. Inputs: the (N, T, F) sequence,
+then (``masked``) the Keras (N, T) bool mask: a masked step keeps the previous state and
+repeats the previous output, then optionally the initial states (h, or h, c for LSTM).
+Outputs: the output, then with ``return_state`` the final h (and c), like Keras. ONNX uses
+the native op when it can (no mask, activations it has); otherwise a Scan loop with the
+cell written out (``recurrent_masked``). ``act`` is deliberately not called
+``activation``: that attr name means an activation fused after the op.
 """
 
 from __future__ import annotations
@@ -16,21 +19,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import TdcError
 from ..ir import Node, Shape, check_rank, shape_str
-from ..params import (
-    REQUIRED,
-    Param,
-    activation,
-    boolean,
-    dense_like_training,
-    initializer,
-    integer,
-    number,
-    optional,
-)
+from ..params import Param, boolean
 from ..registry import OpDef, WeightSpec, register
 from .activations import apply_fused, numpy_call
-from .recurrent_masked import lower_onnx_masked
+from .recurrent_masked import lower_onnx_scan
 from .recurrent_onnx import RNN_ACTIVATIONS, lower_onnx
+from .recurrent_params import rnn_params as _params
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
@@ -38,70 +32,19 @@ if TYPE_CHECKING:
     from ..lowering import Builder, LayerSpec
 
 
-def rnn_activation(v: Any) -> str:
-    """An activation that ONNX's recurrent ops can apply exactly (null means linear)."""
-    try:
-        kind = activation(v)
-    except ValueError:
-        kind = None
-    if kind not in RNN_ACTIVATIONS:
-        raise ValueError(
-            ", ".join(RNN_ACTIVATIONS)
-            + " or null: the activations ONNX's recurrent ops apply exactly"
-        )
-    return kind
-
-
-def _only_false(what: str) -> Any:
-    def check(v: Any) -> bool:
-        if v is not False:
-            raise ValueError(f"false ({what} is not supported yet)")
-        return False
-
-    return check
-
-
-def _cudnn(v: Any) -> Any:
-    if v == "auto" or isinstance(v, bool):
-        return v
-    raise ValueError("auto, true or false")
-
-
-def _params(gated: bool, extra: dict[str, Param]) -> dict[str, Param]:
-    """Keras's constructor arguments shared by the three layers (plus ``extra``)."""
-    p: dict[str, Param] = {
-        "units": Param(REQUIRED, integer(lo=1)),
-        "activation": Param("tanh", rnn_activation),
-    }
-    if gated:
-        p["recurrent_activation"] = Param("sigmoid", rnn_activation)
-    p |= {
-        "use_bias": Param(True, boolean),
-        "kernel_initializer": Param("glorot_uniform", initializer),
-        "recurrent_initializer": Param("orthogonal", initializer),
-        "bias_initializer": Param("zeros", initializer),
-        **extra,
-        **dense_like_training(["kernel", "recurrent", "bias"]),
-        "dropout": Param(0.0, number(lo=0, hi=1)),
-        "recurrent_dropout": Param(0.0, number(lo=0, hi=1)),
-        "seed": Param(None, optional(integer(lo=0))),
-        "return_sequences": Param(False, boolean),
-        "return_state": Param(False, _only_false("return_state: true")),
-        "go_backwards": Param(False, boolean),
-        "stateful": Param(False, _only_false("stateful: true")),
-        "unroll": Param(False, boolean),
-    }
-    if gated:
-        p["use_cudnn"] = Param("auto", _cudnn)
-    return p
+#: Names of the initial states (NumPy variables), in Keras's ``initial_state`` order.
+STATE_NAMES = ("h0", "c0")
 
 
 class _Recurrent(OpDef):
     """Shared by the three layers: ``gates`` blocks of ``units`` columns per weight."""
 
     gates: ClassVar[int] = 1
+    n_states: ClassVar[int] = 1
     onnx_op: ClassVar[str] = "RNN"
     mask_flow = "custom"
+    #: Takes the sequence, then optionally the initial states (Keras's initial_state=).
+    initial_state_inputs = True
 
     def weight_specs(self, attrs: dict[str, Any], shapes: list[Shape]) -> dict[str, WeightSpec]:
         features = shapes[0][-1]
@@ -124,48 +67,83 @@ class _Recurrent(OpDef):
     def bias_init(self, attrs: dict[str, Any]) -> str:
         return attrs["bias_initializer"]
 
-    def node_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def node_attrs(self, attrs: dict[str, Any], masked: bool) -> dict[str, Any]:
         """The IR attrs of the node (inference-relevant arguments only)."""
         out = {"units": attrs["units"], "act": attrs["activation"]}
         if "recurrent_activation" in attrs:
             out["recurrent_act"] = attrs["recurrent_activation"]
         out["return_sequences"] = attrs["return_sequences"]
         out["go_backwards"] = attrs["go_backwards"]
+        out["masked"] = masked
+        out["return_state"] = attrs["return_state"]
         return out
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         check_rank(inputs[0], (3,), self.name)
-        weights = b.weights(self.weight_specs(spec.attrs, [inputs[0].shape]))
-        mask = b.mask(inputs[0])
-        ins = inputs if mask is None else [inputs[0], mask]
-        outs = b.emit(self.name, ins, self.node_attrs(spec.attrs), weights)
+        x, states = inputs[0], inputs[1:]
+        if states and len(states) != self.n_states:
+            raise TdcError(
+                f"{self.name} takes {self.n_states} initial state(s) "
+                f"({', '.join(STATE_NAMES[: self.n_states])}) after the sequence, got {len(states)}"
+            )
+        weights = b.weights(self.weight_specs(spec.attrs, [x.shape]))
+        mask = b.mask(x)
+        # Live Keras 3 fills in ``mask`` only for a call with one tensor argument: with
+        # initial_state= the steps are not masked, yet the output sequence keeps the mask.
+        read = None if states else mask
+        ins = [x, *([] if read is None else [read]), *states]
+        attrs = self.node_attrs(spec.attrs, read is not None)
+        outs = b.emit(self.name, ins, attrs, weights)
         if spec.attrs["return_sequences"]:  # Keras keeps the mask on the sequence only
             b.set_mask(outs[0], mask)
         return outs
 
+    def split_inputs(self, node: Node) -> tuple[Value, Value | None, list[Value]]:
+        """(sequence, mask or None, initial states) of a node."""
+        masked = node.attrs.get("masked", False)
+        mask = node.inputs[1] if masked else None
+        return node.inputs[0], mask, node.inputs[1 + int(masked) :]
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
-        x = node.inputs[0]
+        x, mask, states = self.split_inputs(node)
         check_rank(x, (3,), self.name)
         kernel, units = node.weights["kernel"], node.attrs["units"]
         if x.shape[-1] != kernel.shape[0]:
             raise TdcError(f"{self.name} kernel {kernel.shape} does not fit {shape_str(x.shape)}")
-        if len(node.inputs) == 2 and tuple(node.inputs[1].shape) != tuple(x.shape[:2]):
-            mask = shape_str(node.inputs[1].shape)
-            raise TdcError(f"{self.name} needs a (batch, time) mask, got {mask}")
-        if node.attrs["return_sequences"]:
-            return [((x.shape[0], x.shape[1], units), "float32")]
-        return [((x.shape[0], units), "float32")]
+        if mask is not None and tuple(mask.shape) != tuple(x.shape[:2]):
+            raise TdcError(f"{self.name} needs a (batch, time) mask, got {shape_str(mask.shape)}")
+        for s, what in zip(states, STATE_NAMES, strict=False):
+            if s.rank != 2 or s.shape[-1] != units or s.dtype != "float32":
+                raise TdcError(
+                    f"{self.name} initial state {what} must be float32 (batch, {units}), "
+                    f"got {shape_str(s.shape)} {s.dtype}"
+                )
+        state = ((x.shape[0], units), "float32")
+        y = ((x.shape[0], x.shape[1], units), "float32")
+        extra = [state] * self.n_states if node.attrs.get("return_state") else []
+        return [y if node.attrs["return_sequences"] else state, *extra]
+
+    def native_onnx(self, node: Node) -> bool:
+        """ONNX's own RNN/LSTM/GRU op applies these activations exactly (and there is no mask)."""
+        kinds = {node.attrs["act"], node.attrs.get("recurrent_act", "tanh")}
+        return not node.attrs.get("masked") and kinds <= set(RNN_ACTIVATIONS)
 
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
-        if len(node.inputs) == 2:  # masked: a Scan loop (native ops only skip post-padding)
-            y = lower_onnx_masked(g, node, self.onnx_op)
-        else:
-            y = lower_onnx(g, node, self.onnx_op)
-        g.set(node, apply_fused(g, node, y))
+        if self.native_onnx(node):
+            outs = lower_onnx(g, node, self.onnx_op)
+        else:  # a Scan loop (native ops only skip post-padding and have fixed activations)
+            outs = lower_onnx_scan(g, node, self.onnx_op)
+        g.set(node, apply_fused(g, node, outs[0]))
+        for k, name in enumerate(outs[1:], start=1):
+            g.set(node, name, k)
 
     def numpy(self, node: Node) -> dict[str, Any]:
         a = node.attrs
         kinds = [a["act"], a.get("recurrent_act", "linear")]
+        _, mask, states = self.split_inputs(node)
+        names = ["x", *(["mask"] if mask is not None else []), *STATE_NAMES[: len(states)]]
+        params = [f"x{i}" for i in range(len(names))] if len(names) > 1 else ["x"]
+        ret_states = ("h", "c")[: self.n_states] if a.get("return_state") else ()
         return {
             "units": a["units"],
             "act": a["act"],
@@ -173,7 +151,10 @@ class _Recurrent(OpDef):
             "use_bias": "bias" in node.weights,
             "return_sequences": a["return_sequences"],
             "go_backwards": a["go_backwards"],
-            "masked": len(node.inputs) == 2,
+            "masked": mask is not None,
+            "unpack": f"{', '.join(names)} = {', '.join(params)}" if len(names) > 1 else "",
+            "initial": bool(states),
+            "state_ret": "".join(f", {s}" for s in ret_states),
             "helpers": tuple(sorted({k for k in kinds if k != "linear"})),
             **self.numpy_exprs(node),
         }
@@ -211,6 +192,7 @@ class LSTM(_Recurrent):
     """Long short-term memory, Keras gate order i, f, c, o."""
 
     gates = 4
+    n_states = 2
     onnx_op = "LSTM"
     params = _params(gated=True, extra={"unit_forget_bias": Param(True, boolean)})
 
@@ -245,8 +227,8 @@ class GRU(_Recurrent):
         width = 3 * attrs["units"]
         return (2, width) if attrs["reset_after"] else (width,)
 
-    def node_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return {**super().node_attrs(attrs), "reset_after": attrs["reset_after"]}
+    def node_attrs(self, attrs: dict[str, Any], masked: bool) -> dict[str, Any]:
+        return {**super().node_attrs(attrs, masked), "reset_after": attrs["reset_after"]}
 
     def numpy(self, node: Node) -> dict[str, Any]:
         after = node.attrs["reset_after"]

@@ -1,4 +1,6 @@
-"""ONNX lowering of a masked SimpleRNN / LSTM / GRU: a Scan over time with the cell written out.
+"""ONNX lowering of SimpleRNN / LSTM / GRU as a Scan over time with the cell written out.
+
+Used for a masked layer and for activations ONNX's native recurrent ops do not have.
 
 ONNX's native recurrent ops only skip trailing steps (``sequence_lens``), but a Keras mask
 may hide any step: a masked step keeps the previous state and repeats the previous
@@ -97,38 +99,50 @@ def _simple_cell(g: OnnxBuilder, node: Node, xt: str, states: list[str]) -> list
 CELLS = {"RNN": (_simple_cell, 1), "LSTM": (_lstm_cell, 2), "GRU": (_gru_cell, 1)}
 
 
-def _body(g: OnnxBuilder, node: Node, op: str) -> tuple[object, int]:
-    """The Scan body: (states..., x_t, mask_t) -> (new states..., y_t)."""
+def _body(g: OnnxBuilder, node: Node, op: str, masked: bool) -> tuple[object, int]:
+    """The Scan body: (states..., x_t[, mask_t]) -> (new states..., y_t)."""
     cell, n_states = CELLS[op]
     units, width = node.attrs["units"], node.weights["kernel"].shape[1]
     outer, g.nodes = g.nodes, []
     states = [g.fresh(f"{node.layer}/state_in") for _ in range(n_states)]
     xt, mt = g.fresh(f"{node.layer}/x_t"), g.fresh(f"{node.layer}/mask_t")
-    new = cell(g, node, xt, states)
-    keep = g.op("Unsqueeze", [mt, g.ints([1], "axes")])
-    kept = [g.op("Where", [keep, n, s]) for n, s in zip(new, states, strict=True)]
+    kept = new = cell(g, node, xt, states)
+    if masked:
+        keep = g.op("Unsqueeze", [mt, g.ints([1], "axes")])
+        kept = [g.op("Where", [keep, n, s]) for n, s in zip(new, states, strict=True)]
     y_t = g.op("Identity", [kept[0]])
     body_nodes, g.nodes = g.nodes, outer
 
     def info(name: str, cols: int | None, dtype: int = TensorProto.FLOAT) -> object:
         return helper.make_tensor_value_info(name, dtype, [None] if cols is None else [None, cols])
 
-    inputs = [info(s, units) for s in states] + [info(xt, width), info(mt, None, TensorProto.BOOL)]
+    inputs = [info(s, units) for s in states] + [info(xt, width)]
+    if masked:
+        inputs.append(info(mt, None, TensorProto.BOOL))
     outputs = [info(k, units) for k in kept] + [info(y_t, units)]
     graph = helper.make_graph(body_nodes, f"{node.layer}_step", inputs, outputs)
     return graph, n_states
 
 
-def lower_onnx_masked(g: OnnxBuilder, node: Node, op: str) -> str:
-    """Emit the Scan form of one masked recurrent layer; returns the name of its output."""
+def lower_onnx_scan(g: OnnxBuilder, node: Node, op: str) -> list[str]:
+    """Emit the Scan form of one recurrent layer; returns its output names (output, states...)."""
+    masked = bool(node.attrs.get("masked"))
     x = g.op("Transpose", [g[node.inputs[0]]], perm=[1, 0, 2])
-    mask = g.op("Transpose", [g[node.inputs[1]]], perm=[1, 0])
+    scanned = [x]
+    if masked:
+        scanned.append(g.op("Transpose", [g[node.inputs[1]]], perm=[1, 0]))
     if node.attrs["go_backwards"]:
-        x, mask = _reverse_time(g, x), _reverse_time(g, mask)
-    xw = _projection(g, node, x)
-    body, n_states = _body(g, node, op)
-    init = [_zeros_state(g, x, node.attrs["units"]) for _ in range(n_states)]
-    outs = g.op("Scan", [*init, xw, mask], n_out=n_states + 1, body=body, num_scan_inputs=2)
+        scanned = [_reverse_time(g, s) for s in scanned]
+    scanned[0] = _projection(g, node, scanned[0])
+    body, n_states = _body(g, node, op, masked)
+    given = node.inputs[1 + int(masked) :]
+    init = [g[s] for s in given] or [_zeros_state(g, x, node.attrs["units"])] * n_states
+    outs = g.op(
+        "Scan", [*init, *scanned], n_out=n_states + 1, body=body, num_scan_inputs=len(scanned)
+    )
+    states = outs[:n_states]
     if node.attrs["return_sequences"]:
-        return g.op("Transpose", [outs[-1]], perm=[1, 0, 2])
-    return outs[0]
+        out = g.op("Transpose", [outs[-1]], perm=[1, 0, 2])
+    else:  # a distinct name, so the output and the state can be graph outputs both
+        out = g.op("Identity", [states[0]]) if node.attrs.get("return_state") else states[0]
+    return [out, *states] if node.attrs.get("return_state") else [out]

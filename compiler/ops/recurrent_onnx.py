@@ -87,19 +87,34 @@ def _kinds(node: Node, op: str) -> list[str]:
     return [rec, act, act] if op == "LSTM" else [rec, act]
 
 
-def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> str:
-    """Emit the nodes of one recurrent layer; returns the name of its output."""
+def _initial_states(g: OnnxBuilder, node: Node) -> list[str]:
+    """The initial states given to the layer, with ONNX's direction axis: (1, N, units)."""
+    n_init = len(node.inputs) - 1 - int(node.attrs.get("masked", False))
+    states = node.inputs[len(node.inputs) - n_init :] if n_init else []
+    return [g.op("Unsqueeze", [g[s], g.ints([0], "axes")]) for s in states]
+
+
+def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> list[str]:
+    """Emit the nodes of one recurrent layer; returns its output names (output, states...)."""
     x = g.op("Transpose", [g[node.inputs[0]]], perm=[1, 0, 2])
     if node.attrs["go_backwards"]:
         ends = g.ints([INT64_MIN], "ends")
         x = g.op("Slice", [x, g.ints([-1], "starts"), ends, g.ints([0], "axes"), g.ints([-1])])
     names = ("W", "R", "B")
-    inputs = [x] + [g.const(a, n) for a, n in zip(onnx_weights(node, op), names, strict=False)]
+    weights = [g.const(a, n) for a, n in zip(onnx_weights(node, op), names, strict=False)]
+    inputs = [x, *weights]
+    init = _initial_states(g, node)
+    if init:  # B and sequence_lens are optional inputs: "" when absent
+        inputs += [""] * (5 - len(inputs)) + init
     attrs = {"hidden_size": node.attrs["units"], **activation_attrs(_kinds(node, op))}
     if op == "GRU":
         attrs["linear_before_reset"] = int(node.attrs["reset_after"])
-    y, y_h = g.op(op, inputs, n_out=2, **attrs)
+    n_states = 2 if op == "LSTM" and node.attrs.get("return_state") else 1
+    y, *finals = g.op(op, inputs, n_out=1 + n_states, **attrs)
+    states = [g.op("Squeeze", [s, g.ints([0], "axes")]) for s in finals]
     if node.attrs["return_sequences"]:
         seq = g.op("Squeeze", [y, g.ints([1], "axes")])  # (T, N, units)
-        return g.op("Transpose", [seq], perm=[1, 0, 2])
-    return g.op("Squeeze", [y_h, g.ints([0], "axes")])
+        out = g.op("Transpose", [seq], perm=[1, 0, 2])
+    else:  # a distinct name, so the output and the state can be graph outputs both
+        out = g.op("Identity", [states[0]]) if node.attrs.get("return_state") else states[0]
+    return [out, *states] if node.attrs.get("return_state") else [out]
