@@ -83,8 +83,11 @@ def compare(compiled: Any, xs: list[np.ndarray]) -> dict[str, float]:
             np.testing.assert_allclose(
                 got, r, atol=ATOL, rtol=RTOL, err_msg=f"{backend} output {name} differs from Keras"
             )
-            err = float(np.nanmax(np.abs(got - r), initial=0.0))
+            diff = np.abs(got.astype(np.float64) - r)
+            err = float(np.nanmax(diff, initial=0.0))
+            rel = float(np.nanmax(diff / (np.abs(r) + ATOL), initial=0.0))
             worst[backend] = max(worst[backend], err)
+            worst[f"{backend}_rel"] = max(worst.get(f"{backend}_rel", 0.0), rel)
     record_errors(worst)
     return worst
 
