@@ -79,7 +79,8 @@ def _input_params(node: Node) -> list[str]:
     return ["x"] if len(node.inputs) == 1 else [f"x{i}" for i in range(len(node.inputs))]
 
 
-def _function(env: jinja2.Environment, node: Node, fn: str) -> str:
+def _function(env: jinja2.Environment, node: Node, fn: str) -> tuple[str, set[str]]:
+    """One op's function text and the activation helpers it calls."""
     op = get_op(node.op)
     params = _input_params(node) + list(node.weights)
     act = node.attrs.get("activation", "linear")
@@ -94,23 +95,17 @@ def _function(env: jinja2.Environment, node: Node, fn: str) -> str:
         "in_shapes": [_shape(v) for v in node.inputs],
     }
     ctx.update(op.numpy(node))
-    return env.get_template(template_path(node.op)).render(ctx).rstrip() + "\n"
+    helpers = set(ctx.get("helpers", ()))
+    if node.op == "act":
+        helpers.add(node.attrs["kind"])
+    if act != "linear":
+        helpers.add(act)
+    text = env.get_template(template_path(node.op)).render(ctx).rstrip() + "\n"
+    return text, helpers
 
 
 def _shape(v: Value) -> str:
     return "(" + ", ".join(str(d) for d in v.shape) + ("," if v.rank == 1 else "") + ")"
-
-
-def _used_activations(graph: Graph) -> set[str]:
-    used = set()
-    for n in graph.nodes:
-        if n.op == "act":
-            used.add(n.attrs["kind"])
-        act = n.attrs.get("activation", "linear")
-        if act != "linear":
-            used.add(act)
-        used.update(get_op(n.op).numpy(n).get("helpers", ()))
-    return used
 
 
 def to_numpy(graph: Graph, source: str) -> tuple[str, dict[str, np.ndarray]]:
@@ -120,10 +115,12 @@ def to_numpy(graph: Graph, source: str) -> tuple[str, dict[str, np.ndarray]]:
     values: dict[int, str] = {}
     for v in graph.inputs:
         values[id(v)] = vnames(v.name, "v_")
-    functions, calls, weights = [], [], {}
+    functions, calls, weights, helpers = [], [], {}, set()
     for node in graph.nodes:
         fn = fnames(f"{node.layer}_{node.op.lower()}")
-        functions.append(_function(env, node, fn))
+        body, used = _function(env, node, fn)
+        functions.append(body)
+        helpers |= used
         wargs = []
         for wname, arr in node.weights.items():
             weights[f"{fn}/{wname}"] = np.ascontiguousarray(arr, dtype=arr.dtype)
@@ -137,7 +134,7 @@ def to_numpy(graph: Graph, source: str) -> tuple[str, dict[str, np.ndarray]]:
         name=graph.name,
         version=__version__,
         source=source,
-        helpers=sorted(_used_activations(graph)),
+        helpers=sorted(helpers),
         functions=functions,
         calls=calls,
         inputs=[(repr(v.name), values[id(v)], _spec(v)) for v in graph.inputs],
