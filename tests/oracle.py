@@ -64,32 +64,44 @@ def compile_with_random_weights(tmp: Path, model: dict[str, Any], seed: int = 0)
     return compile_file(path)
 
 
-def compare(compiled: Any, xs: list[np.ndarray]) -> dict[str, float]:
-    """Assert ONNX and NumPy match Keras on ``xs``; returns the worst abs error per backend."""
-    ref = run_keras(keras_model(compiled.spec, compiled.weights), xs)
+def backend_outputs(compiled: Any, xs: list[np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """Outputs by name of the ONNX model (checked first) and the NumPy module on ``xs``."""
     proto = compiled.onnx()
     onnx_check(proto)
     feeds = {i.name: x for i, x in zip(compiled.spec.inputs, xs, strict=True)}
-    got_onnx = onnx_run(proto, feeds)
     text, w = compiled.numpy_source()
     got_np = load_module(text, w).predict(*xs)
     if not isinstance(got_np, dict):
         got_np = {compiled.graph.output_names[0]: got_np}
+    return {"onnx": onnx_run(proto, feeds), "numpy": got_np}
 
-    worst = {"onnx": 0.0, "numpy": 0.0}
-    for name, r in zip(compiled.graph.output_names, ref, strict=True):
-        for backend, got in (("onnx", got_onnx[name]), ("numpy", got_np[name])):
-            assert got.shape == r.shape, f"{backend} {name}: shape {got.shape} != {r.shape}"
+
+def assert_matches(
+    names: list[str], refs: list[np.ndarray], got: dict[str, dict[str, np.ndarray]]
+) -> dict[str, float]:
+    """Every backend's output equals its reference within ATOL/RTOL; the worst errors."""
+    worst: dict[str, float] = {"onnx": 0.0, "numpy": 0.0}
+    for name, r in zip(names, refs, strict=True):
+        r = np.asarray(r)
+        for backend, outs in got.items():
+            out = outs[name]
+            assert out.shape == r.shape, f"{backend} {name}: shape {out.shape} != {r.shape}"
             np.testing.assert_allclose(
-                got, r, atol=ATOL, rtol=RTOL, err_msg=f"{backend} output {name} differs from Keras"
+                out, r, atol=ATOL, rtol=RTOL, err_msg=f"{backend} output {name} differs from Keras"
             )
-            diff = np.abs(got.astype(np.float64) - r)
+            diff = np.abs(out.astype(np.float64) - r)
             err = float(np.nanmax(diff, initial=0.0))
             rel = float(np.nanmax(diff / (np.abs(r) + ATOL), initial=0.0))
             worst[backend] = max(worst[backend], err)
             worst[f"{backend}_rel"] = max(worst.get(f"{backend}_rel", 0.0), rel)
     record_errors(worst)
     return worst
+
+
+def compare(compiled: Any, xs: list[np.ndarray]) -> dict[str, float]:
+    """Assert ONNX and NumPy match Keras on ``xs``; returns the worst abs error per backend."""
+    ref = run_keras(keras_model(compiled.spec, compiled.weights), xs)
+    return assert_matches(compiled.graph.output_names, ref, backend_outputs(compiled, xs))
 
 
 def check(

@@ -11,13 +11,10 @@ import pytest
 from cli_util import tdc
 from compiler.api import compile_file
 from compiler.backends.keras import import_keras
-from compiler.backends.numpy import load_module
-from compiler.backends.onnx import check as onnx_check
-from compiler.backends.onnx import run as onnx_run
 from compiler.loader import load_model
 from compiler.registry import layer_types
+from oracle import assert_matches, backend_outputs
 
-ATOL, RTOL = 1e-4, 1e-3
 keras = import_keras()
 L = keras.layers
 
@@ -49,23 +46,8 @@ def import_and_compare(tmp: Path, model: Any, inputs: list[np.ndarray]) -> float
     compiled = compile_file(dst)
     ref = model(inputs if len(inputs) > 1 else inputs[0], training=False)
     ref = list(ref) if isinstance(ref, list | tuple) else [ref]
-    proto = compiled.onnx()
-    onnx_check(proto)
-    feeds = {i.name: x for i, x in zip(compiled.spec.inputs, inputs, strict=True)}
-    got_onnx = onnx_run(proto, feeds)
-    text, w = compiled.numpy_source()
-    got_np = load_module(text, w).predict(*inputs)
-    names = compiled.graph.output_names
-    if not isinstance(got_np, dict):
-        got_np = {names[0]: got_np}
-    worst = 0.0
-    for name, r in zip(names, ref, strict=True):
-        r = np.asarray(r)
-        for backend, got in (("onnx", got_onnx[name]), ("numpy", got_np[name])):
-            assert got.shape == r.shape, f"{backend} {name}: {got.shape} != {r.shape}"
-            np.testing.assert_allclose(got, r, atol=ATOL, rtol=RTOL, err_msg=f"{backend} {name}")
-            worst = max(worst, float(np.max(np.abs(got - r))))
-    return worst
+    worst = assert_matches(compiled.graph.output_names, ref, backend_outputs(compiled, inputs))
+    return max(worst["onnx"], worst["numpy"])
 
 
 def normal(*shape: int, seed: int = 1) -> np.ndarray:
