@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import reprlib
+from typing import Any
+
 
 class TdcError(Exception):
     """Bad input: names the file, the line, the layer and what is accepted."""
@@ -27,9 +30,14 @@ class TdcError(Exception):
     def with_context(
         self, *, file: str | None = None, line: int | None = None, layer: str | None = None
     ) -> TdcError:
-        """Fill in whatever context the raiser did not know."""
+        """Fill in whatever context the raiser did not know.
+
+        A line belongs to its file: an error that already names another file (the weights
+        file, an input array) does not get the model file's line.
+        """
+        if self.file is None or self.file == file:
+            self.line = self.line or line
         self.file = self.file or file
-        self.line = self.line or line
         self.layer = self.layer or layer
         return self
 
@@ -40,8 +48,25 @@ class TdcError(Exception):
             where += (f", column {self.column}" if self.line and self.column else "") + ": "
         who = f"layer '{self.layer}': " if self.layer else ""
         tail = f" (accepted: {self.accepted})" if self.accepted else ""
-        return f"{where}{who}{self.message}{tail}"
+        return " ".join(f"{where}{who}{self.message}{tail}".splitlines())
 
 
 class VerificationMismatch(Exception):
     """Backends disagree with Keras: exit code 1."""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlist = _REPR.maxdict = _REPR.maxtuple = 6
+_REPR.maxlevel = 3
+
+
+def short(value: Any) -> str:
+    """``repr`` cut short: a value quoted in a message (a 1 MB string, an alias bomb) stays
+    one short line."""
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an integer too long to print
+        return "<a number too long to print>"
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -1,4 +1,9 @@
-"""Model file (YAML) -> ``ModelSpec``: every value checked, every error located."""
+"""Model file (YAML) -> ``ModelSpec``: every value checked, every error located.
+
+The top level, the inputs and each layer's arguments are checked here; the wiring
+(references, outputs, dtypes) in ``loader_graph``. Sizes are bounded (``params.MAX_*``)
+so that an absurd model is refused before anything is allocated.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import TdcError
-from .params import BASE_PARAMS, REQUIRED, Param
+from . import loader_graph as wiring
+from .errors import TdcError, short
+from .loader_graph import split_ref
+from .params import BASE_PARAMS, MAX_ELEMENTS, MAX_RANK, MAX_SIZE, REQUIRED, Param
 from .registry import OpDef, get_op, layer_types
 from .yaml_io import read_yaml
 
+__all__ = ["InputSpec", "LayerSpec", "ModelSpec", "load_model", "parse_model", "split_ref"]
+
 TOP_KEYS = ("name", "inputs", "layers", "outputs", "weights", "seed")
 INPUT_DTYPES = ("float32", "int32", "int64")
-MAX_DIM = 1 << 24
+MAX_DIM = MAX_SIZE
 
 
 @dataclass
@@ -49,6 +58,8 @@ class ModelSpec:
     outputs: list[str]
     weights: Path | None
     seed: int
+    #: Integer input -> the smallest ``input_dim`` of the Embeddings its ids reach.
+    id_limits: dict[str, int] = field(default_factory=dict)
 
     def layer(self, name: str) -> LayerSpec:
         return next(lay for lay in self.layers if lay.name == name)
@@ -82,15 +93,21 @@ class _Parser:
 
     def model(self, doc: Any) -> ModelSpec:
         if not isinstance(doc, dict):
-            self.err("the model file must be a mapping with 'inputs' and 'layers'", 1)
+            self.err(
+                f"the model file must be a mapping, not {_kind(doc)}",
+                getattr(doc, "line", 1),
+                accepted="a mapping with keys " + ", ".join(TOP_KEYS),
+            )
         for key in doc:
             if key not in TOP_KEYS:
                 self.err(
-                    f"unknown top-level key '{key}'", _kl(doc, key), accepted=", ".join(TOP_KEYS)
+                    f"unknown top-level key {short(key)}",
+                    _kl(doc, key),
+                    accepted=", ".join(TOP_KEYS),
                 )
         inputs = self.inputs(doc)
-        layers = self.layers(doc, {i.name for i in inputs})
-        outputs = self.outputs(doc, layers, inputs)
+        layers = self.layers(doc, [i.name for i in inputs])
+        outputs = wiring.outputs(self.err, doc.get("outputs"), _kl(doc, "outputs"), layers)
         return ModelSpec(
             name=self.model_name(doc),
             file=self.file,
@@ -99,80 +116,113 @@ class _Parser:
             outputs=outputs,
             weights=self.weights_path(doc),
             seed=self.seed(doc),
+            id_limits=wiring.check_dtypes(self.err, inputs, layers),
         )
 
     def model_name(self, doc: dict) -> str:
         name = doc.get("name", self.path.stem)
-        if not isinstance(name, str) or not name:
-            self.err("'name' must be a non-empty string", _kl(doc, "name"))
+        if not isinstance(name, str) or not name or len(name) > 128 or not name.isprintable():
+            self.err(
+                f"bad model name {short(name)}",
+                _kl(doc, "name"),
+                accepted="a non-empty printable string of at most 128 characters",
+            )
         return name
 
     def seed(self, doc: dict) -> int:
         seed = doc.get("seed", 0)
         if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-            self.err("'seed' must be an integer in [0, 2**32)", _kl(doc, "seed"))
+            self.err(
+                f"bad seed {short(seed)}", _kl(doc, "seed"), accepted="an integer in [0, 2**32)"
+            )
         return seed
 
     def weights_path(self, doc: dict) -> Path | None:
         w = doc.get("weights")
         if w is None:
             return None
-        if not isinstance(w, str) or not w.endswith(".npz"):
-            self.err("'weights' must be the path of a .npz file", _kl(doc, "weights"))
+        if not isinstance(w, str) or not w.endswith(".npz") or "\0" in w or len(w) > 4096:
+            self.err(
+                f"bad weights path {short(w)}",
+                _kl(doc, "weights"),
+                accepted="the path of a .npz file, relative to the model file",
+            )
         return self.path.parent / w
 
     def inputs(self, doc: dict) -> list[InputSpec]:
         raw = doc.get("inputs")
         if not isinstance(raw, dict) or not raw:
             self.err(
-                "'inputs' must map each input name to {shape: [...], dtype: ...}",
+                f"bad 'inputs' {short(raw)}",
                 _kl(doc, "inputs"),
+                accepted="a mapping of each input name to {shape: [...], dtype: ...}",
             )
-        return [self.one_input(name, spec, raw.key_lines.get(name)) for name, spec in raw.items()]
+        return [self.one_input(name, spec, _kl(raw, name)) for name, spec in raw.items()]
 
     def one_input(self, name: str, spec: Any, line: int | None) -> InputSpec:
         check_name(name, self.file, line)
         if not isinstance(spec, dict) or "shape" not in spec:
-            self.err(f"input '{name}' needs {{shape: [...]}}", line)
+            self.err(f"input '{name}' needs a shape", line, accepted="{shape: [...], dtype: ...}")
         for key in spec:
             if key not in ("shape", "dtype"):
                 self.err(
-                    f"input '{name}': unknown key '{key}'", _kl(spec, key), accepted="shape, dtype"
+                    f"input '{name}': unknown key {short(key)}",
+                    _kl(spec, key),
+                    accepted="shape, dtype",
                 )
         shape = spec["shape"]
-        ok = isinstance(shape, list) and all(
-            d is None or (isinstance(d, int) and not isinstance(d, bool) and 0 < d <= MAX_DIM)
-            for d in shape
-        )
+        ok = isinstance(shape, list) and len(shape) <= MAX_RANK
+        ok = ok and all(d is None or (_is_int(d) and 0 < d <= MAX_DIM) for d in shape)
         if not ok:
             self.err(
-                f"input '{name}': shape must be a list of positive integers or null "
-                f"(batch axis excluded)",
+                f"input '{name}': bad shape {short(shape)}",
                 _kl(spec, "shape"),
+                accepted=f"a list of at most {MAX_RANK} positive integers (at most {MAX_DIM}) "
+                "or nulls, the batch axis excluded",
+            )
+        size = 1
+        for d in shape:
+            size *= d or 1
+        if size > MAX_ELEMENTS:
+            self.err(
+                f"input '{name}': shape {short(shape)} has {size} elements per batch item",
+                _kl(spec, "shape"),
+                accepted=f"at most {MAX_ELEMENTS} elements per batch item",
             )
         dtype = spec.get("dtype", "float32")
-        if dtype not in INPUT_DTYPES:
+        if not isinstance(dtype, str) or dtype not in INPUT_DTYPES:
             self.err(
-                f"input '{name}': unknown dtype {dtype!r}",
+                f"input '{name}': unknown dtype {short(dtype)}",
                 _kl(spec, "dtype"),
                 accepted=", ".join(INPUT_DTYPES),
             )
         return InputSpec(name, tuple(shape), dtype, line or 0)
 
-    def layers(self, doc: dict, input_names: set[str]) -> list[LayerSpec]:
+    def layers(self, doc: dict, input_names: list[str]) -> list[LayerSpec]:
         raw = doc.get("layers")
         if not isinstance(raw, list) or not raw:
-            self.err("'layers' must be a non-empty list of layers", _kl(doc, "layers"))
-        for entry in raw:
+            self.err(
+                f"bad 'layers' {short(raw)}",
+                _kl(doc, "layers"),
+                accepted="a non-empty list of layers, each a mapping with a 'type'",
+            )
+        for k, entry in enumerate(raw):
             if not isinstance(entry, dict):
-                self.err("each layer must be a mapping with a 'type'", _kl(doc, "layers"))
-        names = self.assign_names(raw, input_names)
+                self.err(
+                    f"layer {k + 1} is {_kind(entry)}, not a mapping",
+                    _kl(doc, "layers"),
+                    accepted="a mapping with a 'type' and the layer's arguments",
+                )
+        names = self.assign_names(raw, set(input_names))
+        later = {name: _line(entry) or 0 for entry, name in zip(raw, names, strict=True)}
         specs: list[LayerSpec] = []
-        previous = next(iter(input_names)) if len(input_names) == 1 else None
+        previous = input_names[0] if len(input_names) == 1 else None
         seen = set(input_names)
         for entry, name in zip(raw, names, strict=True):
             spec = self.layer(entry, name, top=True)
-            spec.inputs = self.layer_inputs(entry, spec, previous, seen)
+            line = _kl(entry, "inputs") or spec.line
+            del later[name]
+            spec.inputs = wiring.layer_inputs(self.err, entry, spec, previous, seen, later, line)
             specs.append(spec)
             seen.add(name)
             previous = name
@@ -193,7 +243,8 @@ class _Parser:
         for entry in raw:
             name = entry.get("name")
             if name is None:
-                stem = snake_case(str(entry.get("type", "layer")))
+                typ = entry.get("type")
+                stem = snake_case(typ) if typ in layer_types() else "layer"
                 while True:
                     k = counts.get(stem, 0)
                     counts[stem] = k + 1
@@ -204,52 +255,13 @@ class _Parser:
             out.append(name)
         return out
 
-    def layer_inputs(
-        self, entry: dict, spec: LayerSpec, previous: str | None, seen: set[str]
-    ) -> list[str]:
-        raw = entry.get("inputs")
-        line = _kl(entry, "inputs") or spec.line
-        if raw is None:
-            if previous is None:
-                self.err(
-                    "the first layer of a model with several inputs needs 'inputs:'",
-                    spec.line,
-                    spec.name,
-                )
-            return [previous]
-        names = [raw] if isinstance(raw, str) else raw
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            self.err("'inputs' must be a name or a list of names", line, spec.name)
-        for n in names:
-            if self.reference(n, line, spec.name)[0] not in seen:
-                self.err(
-                    f"input '{n}' is not an input or an earlier layer",
-                    line,
-                    spec.name,
-                    accepted=", ".join(sorted(seen)),
-                )
-        return list(names)
-
-    def reference(self, ref: str, line: int | None, layer: str | None = None) -> tuple[str, int]:
-        """``name`` -> (name, 0); ``name:k`` -> (name, k), output k >= 1 of a multi-output layer."""
-        try:
-            return split_ref(ref)
-        except ValueError:
-            self.err(
-                f"bad reference {ref!r}",
-                line,
-                layer,
-                accepted="a name, or name:k (k >= 1) for output k of a multi-output layer",
-            )
-            raise AssertionError from None
-
     def layer(self, entry: dict, name: str, top: bool) -> LayerSpec:
-        line = entry.line
+        line = _line(entry)
         typ = entry.get("type")
         known = layer_types()
         if not isinstance(typ, str) or typ not in known:
             self.err(
-                f"unknown layer type {typ!r}",
+                f"unknown layer type {short(typ)}",
                 _kl(entry, "type") or line,
                 name,
                 accepted=", ".join(known),
@@ -260,7 +272,12 @@ class _Parser:
         inner = None
         if op.wrapper:
             if not isinstance(args.get("layer"), dict):
-                self.err(f"{typ} needs the wrapped layer as a mapping under 'layer:'", line, name)
+                self.err(
+                    f"{typ} needs the wrapped layer as a mapping under 'layer:'",
+                    _kl(entry, "layer") or line,
+                    name,
+                    accepted="layer: {type: ..., ...}",
+                )
             inner = self.layer(args["layer"], name, top=False)
             if inner.attrs.get("return_state"):
                 self.err(
@@ -270,6 +287,7 @@ class _Parser:
         return LayerSpec(name, typ, args, attrs, line, inner=inner)
 
     def check_args(self, op: OpDef, args: dict, entry: dict, name: str) -> dict[str, Any]:
+        line = _line(entry)
         params: dict[str, Param] = {**BASE_PARAMS, **(op.params or {})}
         accepted = ", ".join(["name", *params] + (["inputs"] if not op.wrapper else []))
         attrs: dict[str, Any] = {}
@@ -278,13 +296,16 @@ class _Parser:
                 continue
             if key not in params:
                 self.err(
-                    f"{op.name}: unknown argument '{key}'", _kl(entry, key), name, accepted=accepted
+                    f"{op.name}: unknown argument {short(key)}",
+                    _kl(entry, key),
+                    name,
+                    accepted=accepted,
                 )
             try:
                 attrs[key] = params[key].check(value)
             except ValueError as e:
                 self.err(
-                    f"{op.name}: bad value {value!r} for '{key}'",
+                    f"{op.name}: bad value {short(value)} for '{key}'",
                     _kl(entry, key),
                     name,
                     accepted=str(e),
@@ -292,54 +313,44 @@ class _Parser:
         for key, p in params.items():
             if key not in attrs:
                 if p.default is REQUIRED:
-                    self.err(f"{op.name}: missing required argument '{key}'", entry.line, name)
+                    self.err(f"{op.name}: missing required argument '{key}'", line, name)
                 attrs[key] = p.default
         try:
             op.check_attrs(attrs)
         except ValueError as e:
-            self.err(f"{op.name}: {e}", entry.line, name)
+            self.err(f"{op.name}: {e}", line, name)
         return attrs
 
-    def outputs(self, doc: dict, layers: list[LayerSpec], inputs: list[InputSpec]) -> list[str]:
-        raw = doc.get("outputs")
-        if raw is None:
-            return [layers[-1].name]
-        names = [raw] if isinstance(raw, str) else raw
-        known = [lay.name for lay in layers]
-        line = _kl(doc, "outputs")
-        if not isinstance(names, list) or not names:
-            self.err("'outputs' must be a layer name or a list of layer names", line)
-        if not all(isinstance(n, str) for n in names):
-            self.err("'outputs' must be a layer name or a list of layer names", line)
-        for n in names:
-            if self.reference(n, line)[0] not in known:
-                self.err(f"output {n!r} is not a layer", line, accepted=", ".join(known))
-        if len(set(names)) != len(names):
-            self.err("'outputs' lists a layer twice", line)
-        return list(names)
 
-
-def split_ref(ref: str) -> tuple[str, int]:
-    """``name`` -> (name, 0); ``name:k`` (k >= 1) -> (name, k); anything else ValueError."""
-    if ":" not in ref:
-        return ref, 0
-    name, _, k = ref.partition(":")
-    if not k.isdigit() or not k.isascii() or int(k) < 1 or k != str(int(k)):
-        raise ValueError(ref)
-    return name, int(k)
-
-
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
 
 
 def check_name(name: Any, file: str, line: int | None) -> None:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    """Names reach generated code and ONNX: only letters, digits, '_', '.', '-'."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise TdcError(
-            f"bad name {name!r}",
+            f"bad name {short(name)}",
             file=file,
             line=line,
             accepted="a letter or _ followed by up to 127 letters, digits, '_', '.', '-'",
         )
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _kind(v: Any) -> str:
+    """What a YAML value is, for messages."""
+    if v is None:
+        return "empty"
+    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    kinds.update({list: "a list", dict: "a mapping"})
+    return next((k for t, k in kinds.items() if isinstance(v, t)), type(v).__name__)
+
+
+def _line(mapping: Any) -> int | None:
+    return getattr(mapping, "line", None)
 
 
 def _kl(mapping: Any, key: str) -> int | None:

@@ -10,6 +10,7 @@ import numpy as np
 from .errors import TdcError
 from .ir import Graph, Node, Shape, Value
 from .loader import LayerSpec, ModelSpec, split_ref
+from .params import check_size
 from .registry import WeightSpec, get_op
 from .weights import WeightSource
 
@@ -150,6 +151,7 @@ class Builder:
             label=self.layer.label,
         )
         for shape, dtype in get_op(op).infer(node):
+            check_size(tuple(shape))
             node.outputs.append(Value(self.graph.fresh(self.layer.name), tuple(shape), dtype))
         self.graph.add_node(node)
         return node.outputs

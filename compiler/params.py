@@ -6,11 +6,40 @@ sizes, lowercase strings) or raises ``ValueError`` whose text says what is accep
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import TdcError
+
 Checker = Callable[[Any], Any]
+
+#: Largest magnitude of any integer argument (it must fit an int32).
+MAX_INT = 2**31 - 1
+#: Largest size, stride, dilation, padding or shape entry (so that no product of a few of
+#: them overflows, and an absurd size is refused before anything is allocated).
+MAX_SIZE = 2**24
+#: Most axes of a model input (batch excluded).
+MAX_RANK = 8
+#: Most elements per batch item of any value (static dims; null axes count as 1).
+MAX_ELEMENTS = 2**28
+#: Most weight elements of a whole model (4 GiB of float32; past 2 GiB the ONNX model's
+#: tensors go to an external data file beside it).
+MAX_WEIGHTS = 2**30
+
+
+def check_size(shape: tuple) -> None:
+    """Refuse a value with more than ``MAX_ELEMENTS`` per batch item (symbolic dims as 1)."""
+    n = 1
+    for d in shape[1:]:
+        n *= d if isinstance(d, int) else 1
+    if n > MAX_ELEMENTS:
+        raise TdcError(
+            f"the output would have shape {tuple(shape)}: {n} elements per batch item",
+            accepted=f"at most {MAX_ELEMENTS} elements per batch item",
+        )
+
 
 #: Default of an argument Keras requires (Dense's ``units``).
 REQUIRED = object()
@@ -44,9 +73,14 @@ def _is_int(v: Any) -> bool:
 
 
 def integer(lo: int | None = None, hi: int | None = None) -> Checker:
+    """An int (not a bool) in [lo, hi]; never beyond +-``MAX_INT``."""
+    top = MAX_INT if hi is None else hi
+    bottom = -MAX_INT if lo is None else lo
+    cap = "" if hi is not None else f" (at most {MAX_INT})"
+
     def check(v: Any) -> int:
-        if not _is_int(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
-            raise ValueError(f"an integer{_range(lo, hi)}")
+        if not _is_int(v) or v < bottom or v > top:
+            raise ValueError(f"an integer{_range(lo, hi)}{cap}")
         return v
 
     return check
@@ -61,12 +95,20 @@ def _range(lo: float | None, hi: float | None) -> str:
 
 
 def number(lo: float | None = None, hi: float | None = None) -> Checker:
+    """A finite int or float (not a bool, NaN or infinity) in [lo, hi]."""
+
     def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ValueError(f"a number{_range(lo, hi)}")
-        if (lo is not None and v < lo) or (hi is not None and v > hi) or v != v:
-            raise ValueError(f"a number{_range(lo, hi)}")
-        return float(v)
+        ok = isinstance(v, int | float) and not isinstance(v, bool)
+        if ok:
+            try:
+                f = float(v)
+            except OverflowError:
+                ok = False
+            else:
+                ok = math.isfinite(f) and (lo is None or f >= lo) and (hi is None or f <= hi)
+        if not ok:
+            raise ValueError(f"a finite number{_range(lo, hi)}")
+        return f
 
     return check
 
@@ -96,12 +138,15 @@ def choice(*options: str) -> Checker:
 def int_tuple(n: int, lo: int = 1) -> Checker:
     """An int or a list of ``n`` ints (kernel_size, strides, ...), normalised to a tuple."""
 
+    def fits(x: Any) -> bool:
+        return _is_int(x) and lo <= x <= MAX_SIZE
+
     def check(v: Any) -> tuple[int, ...]:
-        if _is_int(v) and v >= lo:
+        if fits(v):
             return (v,) * n
-        if isinstance(v, list | tuple) and len(v) == n and all(_is_int(x) and x >= lo for x in v):
+        if isinstance(v, list | tuple) and len(v) == n and all(fits(x) for x in v):
             return tuple(v)
-        raise ValueError(f"an integer >= {lo} or a list of {n} such integers")
+        raise ValueError(f"an integer >= {lo} or a list of {n} such integers (at most {MAX_SIZE})")
 
     return check
 
@@ -111,20 +156,23 @@ def int_list(lo: int | None = None, allow: Iterable[int] = ()) -> Checker:
 
     def check(v: Any) -> tuple[int, ...]:
         ok = isinstance(v, list | tuple) and all(
-            _is_int(x) and (x in allowed or lo is None or x >= lo) for x in v
+            _is_int(x) and (x in allowed or lo is None or x >= lo) and abs(x) <= MAX_SIZE for x in v
         )
         if not ok:
             extra = f" (or {sorted(allowed)})" if allowed else ""
-            raise ValueError(f"a list of integers{_range(lo, None)}{extra}")
+            raise ValueError(f"a list of integers{_range(lo, None)}{extra}, at most {MAX_SIZE}")
         return tuple(v)
 
     return check
 
 
 def axis_spec(v: Any) -> int | tuple[int, ...]:
-    if _is_int(v):
+    def fits(x: Any) -> bool:
+        return _is_int(x) and abs(x) <= MAX_SIZE
+
+    if fits(v):
         return v
-    if isinstance(v, list | tuple) and v and all(_is_int(x) for x in v):
+    if isinstance(v, list | tuple) and v and all(fits(x) for x in v):
         return tuple(v)
     raise ValueError("an integer axis or a list of integer axes")
 

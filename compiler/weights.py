@@ -3,19 +3,33 @@
 Without a file each variable is drawn from its Keras default initialiser's distribution
 with a generator seeded by the model seed and the key, so the draw does not depend on
 the order of the layers.
+
+A weights file is read member by member through ``io.read_npy`` (headers checked before
+any data, no pickles). Any real dtype is accepted and converted to float32, as Keras's
+``set_weights`` does; bool, complex and text are refused, and so are NaN and infinite
+values (also those a float64 value becomes in float32): they can only be a damaged file.
+A model may hold at most ``MAX_WEIGHTS`` weight elements in all, checked before drawing
+or reading each variable.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .errors import TdcError
+from .errors import TdcError, short
+from .io import READ_ERRORS, read_npy
+from .params import MAX_WEIGHTS
 from .registry import WeightSpec
+
+#: Most arrays in a weights file.
+MAX_ARRAYS = 100_000
+NPZ_ACCEPTED = "an .npz of numeric arrays keyed <layer>/<variable> (numpy.savez; no pickles)"
 
 
 class WeightSource:
@@ -28,8 +42,11 @@ class WeightSource:
         self.used: set[str] = set()
         #: Every array handed out, by Keras key (what Keras gets via ``set_weights``).
         self.taken: dict[str, np.ndarray] = {}
+        self.total = 0
 
     def take(self, layer: str, specs: dict[str, WeightSpec]) -> dict[str, np.ndarray]:
+        for var, spec in specs.items():
+            self._count(f"{layer}/{var}", spec.shape)
         out = {}
         for var, spec in specs.items():
             key = f"{layer}/{var}"
@@ -37,6 +54,17 @@ class WeightSource:
             self.used.add(key)
             self.taken[key] = out[var]
         return out
+
+    def _count(self, key: str, shape: tuple[int, ...]) -> None:
+        """Refuse a model whose weights would pass ``MAX_WEIGHTS``, before allocating."""
+        self.total += math.prod(int(d) for d in shape)
+        if self.total > MAX_WEIGHTS:
+            raise TdcError(
+                f"too many weights: '{key}' of shape {tuple(shape)} brings the model to "
+                f"{self.total} weight elements",
+                accepted=f"at most {MAX_WEIGHTS} weight elements in all "
+                f"({MAX_WEIGHTS * 4 >> 20} MiB of float32)",
+            )
 
     def _file(self, key: str, spec: WeightSpec) -> np.ndarray:
         assert self.arrays is not None
@@ -53,13 +81,24 @@ class WeightSource:
                 file=str(self.path),
                 layer=key.split("/")[0],
             )
-        if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
+        if arr.dtype.kind not in "iuf":
             raise TdcError(
                 f"weight '{key}' has dtype {arr.dtype}, expected float32",
                 file=str(self.path),
                 layer=key.split("/")[0],
+                accepted="float or integer arrays (converted to float32)",
             )
-        return np.ascontiguousarray(arr, dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.ascontiguousarray(arr, dtype=np.float32)
+        bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
+        if bad:
+            raise TdcError(
+                f"weight '{key}' has {bad} NaN or infinite value(s) (in float32)",
+                file=str(self.path),
+                layer=key.split("/")[0],
+                accepted="finite float32 values",
+            )
+        return out
 
     def _draw(self, key: str, spec: WeightSpec) -> np.ndarray:
         rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
@@ -79,18 +118,46 @@ class WeightSource:
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` file, read with ``allow_pickle=False``."""
+    """Every array of an ``.npz`` file; each header is checked before its data is read."""
+    file = str(path)
+    member = ""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ARRAYS:
+                raise TdcError(
+                    f"weights file has {len(infos)} arrays", file=file, accepted=NPZ_ACCEPTED
+                )
+            out: dict[str, np.ndarray] = {}
+            budget = MAX_WEIGHTS
+            for info in infos:
+                member = info.filename
+                key = _key(info.filename, out, file)
+                with zf.open(info) as f:
+                    out[key] = read_npy(f, info.file_size, budget)
+                budget -= out[key].size
+            return out
     except FileNotFoundError:
-        raise TdcError("weights file not found", file=str(path)) from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise TdcError("weights file not found", file=file, accepted=NPZ_ACCEPTED) from None
+    except READ_ERRORS as e:
+        where = f"array {short(member)}: " if member else ""
+        reason = " ".join((getattr(e, "strerror", None) or str(e) or type(e).__name__).split())
         raise TdcError(
-            f"cannot read weights file: {e}",
-            file=str(path),
-            accepted="an .npz of plain numeric arrays (no pickled objects)",
+            f"cannot read weights file: {where}{reason[:200]}",
+            file=file,
+            accepted=NPZ_ACCEPTED,
         ) from None
+
+
+def _key(member: str, seen: dict[str, np.ndarray], file: str) -> str:
+    """``conv1/kernel.npy`` -> ``conv1/kernel``; anything else in the archive is refused."""
+    key = member[:-4] if member.endswith(".npy") else ""
+    if not key or key in seen:
+        what = "twice" if key else "not an .npy array"
+        raise TdcError(
+            f"weights file member {short(member)} is {what}", file=file, accepted=NPZ_ACCEPTED
+        )
+    return key
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

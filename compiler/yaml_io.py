@@ -1,6 +1,11 @@
-"""Safe YAML with line numbers: a ``SafeLoader`` subclass that only records where keys are.
+"""Safe YAML with line numbers and bounds.
 
-Tags such as ``!!python/object`` stay errors (SafeLoader knows no such constructor).
+``_Loader`` is a ``SafeLoader`` subclass: tags such as ``!!python/object`` stay errors
+(SafeLoader knows no such constructor), so reading a model file never runs code. It
+records the line of every mapping and key, refuses duplicate and non-string keys, and
+bounds what a hostile file can cost: its size (``MAX_BYTES``), its nesting
+(``MAX_DEPTH``) and the number of nodes once aliases are expanded (``MAX_NODES``, the
+"billion laughs" file), all checked on the composed node graph before anything is built.
 """
 
 from __future__ import annotations
@@ -12,6 +17,13 @@ import yaml
 
 from .errors import TdcError
 
+#: Largest model file read, in bytes.
+MAX_BYTES = 8 << 20
+#: Deepest nesting of lists and mappings.
+MAX_DEPTH = 64
+#: Most YAML nodes, counting every use of an alias as a copy.
+MAX_NODES = 200_000
+
 
 class LineDict(dict):
     """A mapping that remembers the line of itself and of each key."""
@@ -21,6 +33,22 @@ class LineDict(dict):
 
 
 class _Loader(yaml.SafeLoader):
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise TdcError(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    line=mark.line + 1,
+                    accepted=f"at most {MAX_DEPTH} levels of nested lists and mappings",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
         out = LineDict()
@@ -28,32 +56,92 @@ class _Loader(yaml.SafeLoader):
         out.key_lines = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
             if not isinstance(key, str):
                 raise TdcError(
-                    f"mapping key {key!r} is not a string", line=key_node.start_mark.line + 1
+                    f"mapping key {key!r} is not a string", line=line, accepted="string keys"
                 )
             if key in out:
-                raise TdcError(f"duplicate key '{key}'", line=key_node.start_mark.line + 1)
+                raise TdcError(f"duplicate key '{key}'", line=line, accepted="each key once")
             out[key] = self.construct_object(value_node, deep=True)
-            out.key_lines[key] = key_node.start_mark.line + 1
+            out.key_lines[key] = line
         return out
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
 
 
-def read_yaml(path: Path) -> Any:
+def count_nodes(root: yaml.Node | None) -> None:
+    """Refuse a node graph that expands to more than ``MAX_NODES`` nodes or loops on itself
+    (an alias inside its own anchor). Shared nodes are sized once (memoised), so this is
+    linear in the file even for an alias bomb."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise TdcError(
+                "an alias refers to the node that contains it",
+                line=node.start_mark.line + 1,
+                accepted="aliases to complete, non-recursive nodes",
+            )
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        active.discard(key)
+        if total > MAX_NODES:
+            raise TdcError(
+                f"the document expands to more than {MAX_NODES} values (aliases counted as copies)",
+                line=node.start_mark.line + 1,
+                accepted=f"at most {MAX_NODES} values",
+            )
+        sizes[key] = total
+        return total
+
+    if root is not None:
+        size(root)
+
+
+def read_text(path: Path, what: str = "model file", limit: int = MAX_BYTES) -> str:
+    """The UTF-8 text of ``path``, refusing anything larger than ``limit`` bytes."""
     file = str(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
     except OSError as e:
-        raise TdcError(f"cannot read model file: {e.strerror}", file=file) from None
+        raise TdcError(f"cannot read {what}: {e.strerror or e}", file=file) from None
+    if len(raw) > limit:
+        raise TdcError(f"{what} is larger than {limit} bytes", file=file)
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise TdcError("model file is not UTF-8 text", file=file) from None
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise TdcError(
+            f"{what} is not UTF-8 text (byte {e.start})",
+            file=file,
+            line=line,
+            accepted="YAML text in UTF-8",
+        ) from None
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a model file safely; every failure is a ``TdcError`` naming the file."""
+    file = str(path)
+    text = read_text(path)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506  (_Loader is a SafeLoader)
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            count_nodes(root)
+            return None if root is None else loader.construct_document(root)
+        finally:
+            loader.dispose()
     except TdcError as e:
         raise e.with_context(file=file) from None
     except yaml.MarkedYAMLError as e:
@@ -61,7 +149,20 @@ def read_yaml(path: Path) -> Any:
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         raise TdcError(
-            f"invalid YAML: {e.problem or e}", file=file, line=line, column=col
+            f"invalid YAML: {e.problem or e}",
+            file=file,
+            line=line,
+            column=col,
+            accepted="YAML 1.1 with standard tags only",
         ) from None
-    except yaml.YAMLError as e:
-        raise TdcError(f"invalid YAML: {e}", file=file) from None
+    except yaml.reader.ReaderError as e:
+        line = text[: e.position].count("\n") + 1
+        raise TdcError(
+            f"invalid YAML: unacceptable character #x{e.character:04x}",
+            file=file,
+            line=line,
+            accepted="printable Unicode text (no NUL or control characters)",
+        ) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as e:
+        # ValueError: an integer literal too long to convert
+        raise TdcError(f"invalid YAML: {str(e)[:200]}", file=file) from None
