@@ -43,6 +43,19 @@ def numpy_call(kind: str, params: dict[str, Any], var: str) -> str:
     return f"_{kind}({var})"
 
 
+#: Activations whose helper can overwrite its argument (``out=``), sparing an allocation.
+_IN_PLACE = ("relu", "sigmoid", "tanh")
+
+
+def numpy_fused_in_place(node: Node, var: str = "y") -> str:
+    """The node's fused activation applied to ``var`` like ``numpy_call``, but overwriting
+    ``var`` where the helper can; only for a ``var`` the op's function created itself."""
+    kind = node.attrs.get("activation", "linear")
+    if _ALIASES.get(kind, kind) in _IN_PLACE:
+        return f"_{kind}({var}, out={var})"
+    return numpy_call(kind, node.attrs.get("act_params", {}), var)
+
+
 def _mul_by(g: OnnxBuilder, x: str, gate_op: str, **attrs: Any) -> str:
     return g.op("Mul", [x, g.op(gate_op, [x], **attrs)])
 

@@ -30,7 +30,7 @@ from ..params import (
     optional,
 )
 from ..registry import OpDef, WeightSpec, register
-from .activations import apply_fused
+from .activations import apply_fused, numpy_fused_in_place
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
@@ -91,6 +91,14 @@ class Window:
     def numpy_context(self) -> dict[str, Any]:
         axes = tuple(range(1, self.rank + 1))
         return {"pads": self.np_pads(), "window": str(self.span), "axes": str(axes)}
+
+    def np_zero_pad(self) -> dict[str, str]:
+        """Shape of the zero-padded ``x`` and the index of ``x`` inside it (NumPy source)."""
+        dims, index = ["x.shape[0]"], [":"]
+        for i, (b, e) in enumerate(self.pads, start=1):
+            dims.append(f"x.shape[{i}] + {b + e}" if b + e else f"x.shape[{i}]")
+            index.append(f"{b}:{b} + x.shape[{i}]" if b + e else ":")
+        return {"padded": f"({', '.join(dims)}, x.shape[-1])", "interior": ", ".join(index)}
 
     def describe(self) -> str:
         size = "x".join(str(k) for k in self.taps)
@@ -276,9 +284,12 @@ class _Conv(OpDef):
         what = f"conv {win.describe()}" + (f", {groups} groups" if groups > 1 else "")
         return {
             **win.numpy_context(),
+            **win.np_zero_pad(),
             "index": win.np_index(),
             "what": what,
             "use_bias": "bias" in node.weights,
+            "ret": numpy_fused_in_place(node),
+            "tile_bias": kernel.shape[-1] < 64,
             "groups": groups,
             "lead": lead,
             "perm": str(perm),

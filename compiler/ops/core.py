@@ -24,7 +24,7 @@ from ..params import (
     optional,
 )
 from ..registry import OpDef, WeightSpec, register
-from .activations import apply_fused
+from .activations import apply_fused, numpy_fused_in_place
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
@@ -90,7 +90,14 @@ class Dense(OpDef):
         g.set(node, apply_fused(g, node, y))
 
     def numpy(self, node: Node) -> dict[str, Any]:
-        return {"use_bias": "bias" in node.weights}
+        features, units = node.weights["kernel"].shape
+        return {
+            "use_bias": "bias" in node.weights,
+            "flatten": node.inputs[0].rank > 2,
+            "features": features,
+            "units": units,
+            "ret": numpy_fused_in_place(node),
+        }
 
     def flops(self, node: Node) -> int:
         rows = static_size(ones(node.inputs[0].shape[:-1])) or 1

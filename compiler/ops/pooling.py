@@ -8,6 +8,7 @@ AveragePool does with ``count_include_pad=0``.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from ..ir import Node, Shape, Value, check_rank
@@ -59,21 +60,46 @@ def _window(node: Node) -> Window:
     return plan_window(node.inputs[0], a["pool_size"], a["strides"], ones, a["padding"], what)
 
 
-def _blocks(node: Node, win: Window) -> dict[str, str]:
-    """Non-overlapping valid windows over static dims: crop + reshape instead of a view."""
-    x = node.inputs[0]
-    spatial = x.shape[1:-1]
-    static = all(isinstance(n, int) for n in spatial)
-    if not static or win.strides != win.taps or win.np_pads():
-        return {}
-    crop = ", ".join(f":{o * k}" for o, k in zip(win.out, win.taps, strict=True))
-    dims = ", ".join(f"{o}, {k}" for o, k in zip(win.out, win.taps, strict=True))
-    axes = tuple(2 + 2 * i for i in range(win.rank))
-    return {
-        "crop": f"[:, {crop}]",
-        "blocks": f"(-1, {dims}, {x.shape[-1]})",
-        "block_axes": str(axes),
-    }
+def _fold_axis(src: str, axis: int, win: Window, func: str) -> list[str]:
+    """Statements setting ``y`` to ``src`` reduced over spatial ``axis``: one ufunc call per
+    tap, each on a strided slice of ``src``.
+
+    Each call reads whole rows of the axes after ``axis`` at once, so the work is a few
+    large elementwise operations (no reduction over a short window axis, no Python loop
+    over positions). A symbolic output length is computed at run time.
+    """
+    taps, stride, out = win.taps[axis - 1], win.strides[axis - 1], win.out[axis - 1]
+    lines = []
+    if not isinstance(out, int):
+        lines.append(f"o{axis} = ({src}.shape[{axis}] - {taps}) // {stride} + 1")
+    step = f":{stride}" if stride > 1 else ""
+
+    def index(i: int) -> str:
+        if isinstance(out, int):
+            stop = str(i + stride * (out - 1) + 1)
+        else:
+            stop = f"{i} + {stride} * (o{axis} - 1) + 1" if stride > 1 else f"{i} + o{axis}"
+        return f"{src}[{':, ' * axis}{i}:{stop}{step}]"
+
+    if taps == 1:
+        return [*lines, f"y = {index(0)}"]
+    lines.append(f"y = {func}({index(0)}, {index(1)})")
+    return lines + [f"{func}(y, {index(i)}, out=y)" for i in range(2, taps)]
+
+
+def _fold(win: Window, mode: str) -> list[str]:
+    """Statements pooling ``x`` into ``y`` axis by axis (a separable max or sum)."""
+    func = "np.maximum" if mode == "max" else "np.add"
+    lines: list[str] = []
+    for axis in range(1, win.rank + 1):
+        if win.taps[axis - 1] == 1 and win.strides[axis - 1] == 1:
+            continue
+        src = "y" if lines else "x"
+        if src == "y" and win.taps[axis - 1] > 2:  # accumulates into a new y
+            lines.append("a = y")
+            src = "a"
+        lines += _fold_axis(src, axis, win, func)
+    return lines or ["y = x"]
 
 
 @register("pool")
@@ -94,15 +120,16 @@ class Pool(OpDef):
     def numpy(self, node: Node) -> dict[str, Any]:
         win, mode = _window(node), node.attrs["mode"]
         kind = "max" if mode == "max" else "average"
+        count = mode == "avg" and bool(win.np_pads())
+        size = math.prod(win.taps)
         return {
             **win.numpy_context(),
-            "blocks": "",
-            **_blocks(node, win),
             "what": f"{kind} pooling {win.describe()}",
-            "index": win.np_index(),
-            "reduce": "max" if mode == "max" else "mean",
+            "mode": mode,
+            "steps": _fold(win, mode),
+            "divide": size if mode == "avg" and not count and size > 1 else None,
             "win_axes": str(tuple(range(-win.rank, 0))),
-            "count": mode == "avg" and bool(win.np_pads()),
+            "count": count,
             "spatial_pads": str(win.pads),
             "count_index": win.np_index(batch=False),
         }

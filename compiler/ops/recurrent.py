@@ -159,7 +159,7 @@ class _Recurrent(OpDef):
             **self.numpy_exprs(node),
         }
 
-    def numpy_exprs(self, node: Node) -> dict[str, str]:
+    def numpy_exprs(self, node: Node) -> dict[str, Any]:
         """The per-step expressions (activations already applied), Keras gate order."""
         return {"h_new": numpy_call(node.attrs["act"], {}, "z")}
 
@@ -201,14 +201,20 @@ class LSTM(_Recurrent):
             return "lstm_bias"
         return attrs["bias_initializer"]
 
-    def numpy_exprs(self, node: Node) -> dict[str, str]:
+    def numpy_exprs(self, node: Node) -> dict[str, Any]:
+        """Gate expressions on the step's ``z``; ``fast``: sigmoid gates and tanh cell, where
+        the template computes every gate in place with one tanh call per step."""
         u, act, rec = node.attrs["units"], node.attrs["act"], node.attrs["recurrent_act"]
+        fast = rec == "sigmoid" and act == "tanh"
+        gates = [_slice("z", u, i) for i in range(4)]  # fast: activated in place already
+        if not fast:
+            gates = [numpy_call(k, {}, g) for k, g in zip((rec, rec, act, rec), gates, strict=True)]
         return {
-            "gate_i": numpy_call(rec, {}, _slice("z", u, 0)),
-            "gate_f": numpy_call(rec, {}, _slice("z", u, 1)),
-            "cell_in": numpy_call(act, {}, _slice("z", u, 2)),
-            "gate_o": numpy_call(rec, {}, _slice("z", u, 3)),
-            "cell_out": numpy_call(act, {}, "c"),
+            "fast": fast,
+            **dict(zip(("gate_i", "gate_f", "cell_in", "gate_o"), gates, strict=True)),
+            "cell_out": "np.tanh(c, out=ic)" if fast else numpy_call(act, {}, "c"),
+            "cell_out_new": numpy_call(act, {}, "c_new"),
+            **({"helpers": ("tanh",)} if fast else {}),
         }
 
     def cell_flops(self, units: int) -> int:
@@ -239,12 +245,19 @@ class GRU(_Recurrent):
             "recurrent_bias": "bias[1]",
         }
 
-    def numpy_exprs(self, node: Node) -> dict[str, str]:
+    def numpy_exprs(self, node: Node) -> dict[str, Any]:
+        """Gate expressions on the step's ``zr``; ``fast``: sigmoid gates, computed in place
+        with one tanh call per step; ``cand``: the statement activating ``hh`` in place."""
         u, act, rec = node.attrs["units"], node.attrs["act"], node.attrs["recurrent_act"]
+        fast = rec == "sigmoid"
+        cand = "np.tanh(hh, out=hh)" if act == "tanh" else f"hh = {numpy_call(act, {}, 'hh')}"
+        used = {act} - {"linear", "tanh"} | (set() if fast else {rec} - {"linear"})
         return {
-            "gate_z": numpy_call(rec, {}, f"zr[:, :{u}]"),
-            "gate_r": numpy_call(rec, {}, f"zr[:, {u}:]"),
-            "cand": numpy_call(act, {}, "hh"),
+            "fast": fast,
+            "gate_z": f"zr[:, :{u}]" if fast else numpy_call(rec, {}, f"zr[:, :{u}]"),
+            "gate_r": f"zr[:, {u}:]" if fast else numpy_call(rec, {}, f"zr[:, {u}:]"),
+            "cand": cand,
+            "helpers": tuple(sorted(used)),
         }
 
     def cell_flops(self, units: int) -> int:
