@@ -11,6 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 from .. import __version__
 from ..ir import Graph, Node, Value
 from ..registry import get_op
+from .onnx_opt import optimise
 
 OPSET = 17
 DTYPES = {"float32": TensorProto.FLOAT, "int32": TensorProto.INT32, "int64": TensorProto.INT64}
@@ -109,6 +110,7 @@ def to_onnx(graph: Graph) -> onnx.ModelProto:
         g.node = node
         get_op(node.op).onnx(g, node)
     names = _bind_outputs(g, graph, {v.name for v in graph.inputs})
+    optimise(g.nodes, g.inits, [v.name for v in graph.inputs], names)
     onnx_graph = helper.make_graph(
         g.nodes,
         graph.name,
@@ -150,7 +152,20 @@ def session(model: onnx.ModelProto, provider: str = "cpu") -> Any:
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), opts, providers=providers)
+    from . import onnx_save
+
+    if onnx_save.initializer_bytes(model) <= onnx_save.THRESHOLD:
+        return ort.InferenceSession(model.SerializeToString(), opts, providers=providers)
+    # past protobuf's 2 GiB: load from a scratch model file plus external data (this moves
+    # the large initializers of ``model`` out to that file)
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="tdc-session-") as tmp:
+        text, data = onnx_save.serialise(model, "model.onnx.data", onnx_save.THRESHOLD)
+        (Path(tmp) / "model.onnx.data").write_bytes(data or b"")
+        (Path(tmp) / "model.onnx").write_bytes(text)
+        return ort.InferenceSession(str(Path(tmp) / "model.onnx"), opts, providers=providers)
 
 
 def run(

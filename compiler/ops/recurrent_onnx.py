@@ -26,9 +26,9 @@ ONNX_RNN_ACTS: dict[str, tuple[str, float | None, float | None]] = {
     "leaky_relu": ("LeakyRelu", 0.2, None),
     "elu": ("Elu", 1.0, None),
     "softsign": ("Softsign", None, None),
-    "softplus": ("Softplus", None, None),
-    "linear": ("Affine", 1.0, 0.0),
-}
+}  # not Softplus: onnxruntime's overflows to inf past x = 88 where Keras's gives x; not
+# linear (Affine): with a huge unbounded candidate, onnxruntime's gate z falls just short
+# of 1 where Keras's rounds to 1, and (1 - z) * candidate is then huge instead of 0
 RNN_ACTIVATIONS = tuple(ONNX_RNN_ACTS)
 
 #: Keras gate index for each ONNX gate position.

@@ -33,8 +33,9 @@ def fuse_activation(graph: Graph) -> bool:
             continue
         if graph.is_output(src.output) or len(graph.consumers(src.output)) != 1:
             continue
-        src.attrs["activation"] = act.attrs["kind"]
-        src.attrs["act_params"] = {k: v for k, v in act.attrs.items() if k != "kind"}
+        params = {k: v for k, v in act.attrs.items() if k != "kind"}
+        # a fresh dict: another graph built from this one may share the old one
+        src.attrs = {**src.attrs, "activation": act.attrs["kind"], "act_params": params}
         graph.replace_uses(act.output, src.output)
         graph.remove(act)
         changed = True
