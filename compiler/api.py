@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ class Compiled:
     graph: Graph  # after the passes
     before: str  # the IR before the passes, as text
     weights: dict[str, np.ndarray]  # Keras variables by "<layer>/<variable>"
+    _step: Any = field(default=None, repr=False)
 
     def onnx(self) -> Any:
         from .backends.onnx import to_onnx
@@ -28,7 +29,31 @@ class Compiled:
     def numpy_source(self) -> tuple[str, dict[str, np.ndarray]]:
         from .backends.numpy import to_numpy
 
-        return to_numpy(self.graph, Path(self.spec.file).name)
+        return to_numpy(self.graph, Path(self.spec.file).name, self.step_or_reason())
+
+    def step_onnx(self) -> Any:
+        """The ONNX model of the step form (``state_in_<k>`` / ``state_out_<k>``)."""
+        from .backends.onnx import to_onnx
+
+        return to_onnx(self.step().graph)
+
+    def step(self) -> Any:
+        """The model's step form (``streaming.StepGraph``); a TdcError when it has none."""
+        from .streaming import step_graph
+
+        if self._step is None:
+            self._step = step_graph(self)
+        return self._step
+
+    def step_or_reason(self) -> Any:
+        """The step form, or why the model has none (without the file's path)."""
+        from .errors import TdcError
+
+        try:
+            return self.step()
+        except TdcError as e:
+            where = f"layer '{e.layer}', line {e.line}: " if e.layer and e.line else ""
+            return where + e.message
 
 
 def compile_spec(spec: ModelSpec, optimize: bool = True) -> Compiled:

@@ -31,6 +31,7 @@ def cli() -> None:
 Examples:
   tdc compile examples/video_classifier.yaml --target onnx -o out/video.onnx
   tdc compile examples/video_classifier.yaml --target numpy -o out/video.py
+  tdc compile examples/video_classifier.yaml --target onnx --streaming -o out/step.onnx
   python out/video.py frames.npy probs.npy"""
 )
 @MODEL
@@ -47,11 +48,18 @@ Examples:
     required=True,
     help="The file to write (.onnx or .py).",
 )
-def compile(model: Path, target: str, output: Path) -> None:  # noqa: A001
+@click.option(
+    "--streaming",
+    is_flag=True,
+    help="onnx: write the one-step model (inputs less their time axis, plus state_in_<k>; "
+    "outputs plus state_out_<k>). numpy: refuse a model with no step form. "
+    "Exit 2 naming the layer when the model is not causal in time.",
+)
+def compile(model: Path, target: str, output: Path, streaming: bool) -> None:  # noqa: A001
     """Compile MODEL to an ONNX model or a NumPy module."""
     from .tools import compile_to
 
-    compile_to(model, target, output)
+    compile_to(model, target, output, streaming=streaming)
     click.echo(
         f"wrote {output}" + (f" and {output.with_suffix('.npz')}" if target == "numpy" else "")
     )
@@ -103,7 +111,8 @@ def run(model: Path, backend: str, inputs: tuple[str, ...], output: Path, provid
 Examples:
   tdc verify model.yaml
   tdc verify model.yaml --backend numpy --batch 4 --time 3 --time 17
-  tdc verify model.yaml --atol 1e-5 --rtol 1e-4"""
+  tdc verify model.yaml --atol 1e-5 --rtol 1e-4
+  tdc verify model.yaml --streaming --time 12"""
 )
 @MODEL
 @click.option(
@@ -122,8 +131,20 @@ Examples:
 )
 @click.option("--atol", type=click.FloatRange(0), default=1e-4, show_default=True)
 @click.option("--rtol", type=click.FloatRange(0), default=1e-3, show_default=True)
+@click.option(
+    "--streaming",
+    is_flag=True,
+    help="Run the step form frame by frame and compare every step with Keras on the "
+    "whole sequence (outputs with a time axis) or on the prefix so far (without).",
+)
 def verify(
-    model: Path, backend: str, batch: int, times: tuple[str, ...], atol: float, rtol: float
+    model: Path,
+    backend: str,
+    batch: int,
+    times: tuple[str, ...],
+    atol: float,
+    rtol: float,
+    streaming: bool,
 ) -> None:
     """Check every backend against Keras on the same weights and seeded inputs.
 
@@ -132,7 +153,7 @@ def verify(
     """
     from .tools import verify_model
 
-    verify_model(model, backend, batch, _lengths(times) or [7], atol, rtol)
+    verify_model(model, backend, batch, _lengths(times) or [7], atol, rtol, streaming)
 
 
 def _lengths(values: tuple[str, ...]) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +12,15 @@ from .errors import TdcError, VerificationMismatch
 from .io import check_input, read_array, save_outputs, write_atomic
 
 
-def compile_to(model: Path, target: str, output: Path) -> None:
+def compile_to(model: Path, target: str, output: Path, streaming: bool = False) -> None:
     compiled = compile_file(model)
+    if streaming:
+        compiled.step()  # refuses (exit 2, naming the layer) a model with no step form
     if target == "onnx":
-        from .backends.onnx import check
+        from .backends.onnx_save import write_onnx
 
-        proto = compiled.onnx()
-        check(proto)
-        data = proto.SerializeToString(deterministic=True)
-        write_atomic([(output, lambda p: p.write_bytes(data))])
+        # checked, then written whole (external data beside it past protobuf's 2 GiB)
+        write_onnx(compiled.step_onnx() if streaming else compiled.onnx(), output)
         return
     if output.suffix != ".py":
         raise TdcError(
@@ -57,7 +58,11 @@ def _bind_inputs(compiled, inputs: list[str]) -> list[np.ndarray]:
     missing = [s.name for s in specs if s.name not in by_name]
     if missing:
         raise TdcError(f"missing input(s): {', '.join(missing)}", accepted="-i NAME=FILE each")
-    return [check_input(read_array(by_name[s.name]), s, by_name[s.name]) for s in specs]
+    limits = compiled.spec.id_limits
+    return [
+        check_input(read_array(by_name[s.name]), s, by_name[s.name], limits.get(s.name))
+        for s in specs
+    ]
 
 
 def run_model(model: Path, backend: str, inputs: list[str], output: Path, provider: str) -> None:
@@ -78,7 +83,13 @@ def run_model(model: Path, backend: str, inputs: list[str], output: Path, provid
 
 
 def verify_model(
-    model: Path, backends: str, batch: int, times: list[int], atol: float, rtol: float
+    model: Path,
+    backends: str,
+    batch: int,
+    times: list[int],
+    atol: float,
+    rtol: float,
+    streaming: bool = False,
 ) -> None:
     import click
 
@@ -88,14 +99,25 @@ def verify_model(
     bad = [b for b in chosen if b not in ("onnx", "numpy")]
     if bad or not chosen:
         raise TdcError(f"--backend {backends}: unknown backend", accepted="onnx, numpy")
+    if not (math.isfinite(atol) and math.isfinite(rtol)):
+        raise TdcError(f"--atol {atol} --rtol {rtol}", accepted="finite tolerances >= 0")
     compiled = compile_file(model)
-    rows = compare(compiled, chosen, batch, times, atol, rtol)
+    if streaming:
+        from .stream_verify import compare_steps
+
+        rows = compare_steps(compiled, chosen, batch, max(times), atol, rtol)
+    else:
+        rows = compare(compiled, chosen, batch, times, atol, rtol)
     click.echo(format_table(rows))
     failed = [r for r in rows if not r.ok]
     if not failed:
         click.echo(f"all outputs match Keras (atol {atol:g}, rtol {rtol:g})")
         return
     r = failed[0]
+    if streaming:
+        raise VerificationMismatch(
+            f"{r.backend} step form differs from Keras on output '{r.output}' at step {r.time}"
+        )
     layer = first_divergent_layer(
         compiled.spec, compiled.weights, r.backend, batch, r.time, atol, rtol
     )

@@ -5,6 +5,11 @@ Standalone: NumPy is the only dependency. Weights live beside this file in a
 
     python THIS.py IN.npy [IN2.npy ...] OUT.npy|OUT.npz
     import THIS; THIS.load().predict(x)
+
+One time step at a time (same results as the whole sequence):
+
+    m = THIS.load(); state = m.init_state(batch)
+    for x_t in frames: y, state = m.step(x_t, state)
 """
 
 import numpy as np
@@ -13,6 +18,13 @@ INPUTS = {
     'x': ((None, 10, 16), np.float32),
 }
 OUTPUTS = ('td_dense',)
+# one time step of each input (the time axis removed)
+STEP_INPUTS = {
+    'x': ((None, 16), np.float32),
+}
+# carried state: key -> (units, recurrent layer, which state); zeros before the first step
+STATES = {
+}
 
 
 
@@ -21,6 +33,19 @@ OUTPUTS = ('td_dense',)
 
 # layer 'td_dense' (TimeDistributed(Dense)): x @ kernel + bias -> (N, 10, 8)
 def td_dense_dense(x, kernel, bias):
+    # the leading axes as one matrix: one GEMM instead of one per leading index
+    y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (8,))
+    y += bias
+    return y
+
+
+
+
+# ---------------------------------------------------------------- one time step
+
+
+# layer 'td_dense' (TimeDistributed(Dense)): x @ kernel + bias -> (N, 8)
+def step_td_dense_dense(x, kernel, bias):
     y = np.matmul(x, kernel)
     y += bias
     return y
@@ -29,8 +54,8 @@ def td_dense_dense(x, kernel, bias):
 # ---------------------------------------------------------------- the model
 
 
-def _check(name, x):
-    shape, dtype = INPUTS[name]
+def _check(name, x, table=INPUTS):
+    shape, dtype = table[name]
     x = np.asarray(x)
     if np.issubdtype(dtype, np.floating):
         x = x.astype(dtype, copy=False)
@@ -64,6 +89,30 @@ class Model:
         if missing:
             raise TypeError(f"missing inputs: {missing}")
         return {n: _check(n, bound[n]) for n in names}
+
+    def init_state(self, batch):
+        """The state before the first step: zeros, (batch, units) per entry of ``STATES``."""
+        return {key: np.zeros((batch, units), np.float32) for key, (units, _, _) in STATES.items()}
+
+    def step(self, x, state):
+        """One time step: ``x`` is one step of each input (time axis removed; several inputs
+        as a list in model-file order or a dict by name). Returns ``(y, state)``: ``y`` as
+        ``predict`` would give it for this step (an output without a time axis as if the
+        sequence ended here) and the state for the next step."""
+        names = list(STEP_INPUTS)
+        if not isinstance(x, dict):
+            x = dict(zip(names, x)) if isinstance(x, (list, tuple)) else {names[0]: x}
+        if sorted(x) != sorted(names):
+            raise TypeError(f"step inputs: expected {names}, got {sorted(x)}")
+        if sorted(state) != sorted(STATES):
+            raise TypeError(f"state: expected keys {list(STATES)}, got {sorted(state)}")
+        x = {n: _check(n, x[n], STEP_INPUTS) for n in names}
+        w = self.w
+        v_x = x['x']
+        v_td_dense_Dense = step_td_dense_dense(v_x, w["td_dense_dense/kernel"], w["td_dense_dense/bias"])
+        state = {
+        }
+        return v_td_dense_Dense, state
 
     def predict(self, *args, **kwargs):
         x = self._bind(args, kwargs)

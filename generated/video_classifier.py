@@ -5,6 +5,11 @@ Standalone: NumPy is the only dependency. Weights live beside this file in a
 
     python THIS.py IN.npy [IN2.npy ...] OUT.npy|OUT.npz
     import THIS; THIS.load().predict(x)
+
+One time step at a time (same results as the whole sequence):
+
+    m = THIS.load(); state = m.init_state(batch)
+    for x_t in frames: y, state = m.step(x_t, state)
 """
 
 import numpy as np
@@ -13,21 +18,27 @@ INPUTS = {
     'frames': ((None, None, 32, 32, 3), np.float32),
 }
 OUTPUTS = ('probs',)
+# one time step of each input (the time axis removed)
+STEP_INPUTS = {
+    'frames': ((None, 32, 32, 3), np.float32),
+}
+# carried state: key -> (units, recurrent layer, which state); zeros before the first step
+STATES = {
+    'state_0': (64, 'lstm', "h"),
+    'state_1': (64, 'lstm', "c"),
+}
 
 
 # ---------------------------------------------------------------- activations
 
 
-def _sigmoid(x):
-    return np.exp(-np.logaddexp(np.float32(0), -x))
+def _relu(x, out=None):
+    # against a zero array: NumPy vectorises maximum of two arrays, not of array and scalar
+    return np.maximum(x, np.zeros_like(x), out=out)
 
 
-def _relu(x):
-    return np.maximum(x, np.float32(0))
-
-
-def _tanh(x):
-    return np.tanh(x)
+def _tanh(x, out=None):
+    return np.tanh(x, out=out)
 
 
 def _softmax(x, axis=-1):
@@ -46,35 +57,49 @@ def conv1_fold(x):
 
 # layer 'conv1' (TimeDistributed(Conv2D)): conv 3x3 window, pads ((1, 1), (1, 1)) -> (N*T, 32, 32, 16)
 def conv1_conv2d(x, kernel, bias):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # im2col: every window as one row (one copy of the strided view), then one GEMM
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 27)
     y = np.matmul(cols, kernel.reshape(27, 16))
     y = y.reshape(win.shape[:3] + (16,))
-    y += bias
-    return _relu(y)
+    # bias tiled along the last spatial axis: one long inner loop instead of many short ones
+    rows = y.reshape(-1, y.shape[-2] * 16)
+    rows += np.tile(bias, y.shape[-2])
+    return _relu(y, out=y)
 
 
 # layer 'pool1' (TimeDistributed(MaxPooling2D)): max pooling 2x2 window, strides (2, 2) -> (N*T, 16, 16, 16)
 def pool1_pool(x):
-    y = x[:, :32, :32].reshape((-1, 16, 2, 16, 2, 16)).max(axis=(2, 4))
+    # separable: each spatial axis in turn, one elementwise call per window tap
+    y = np.maximum(x[:, 0:31:2], x[:, 1:32:2])
+    y = np.maximum(y[:, :, 0:31:2], y[:, :, 1:32:2])
     return y
 
 
 # layer 'conv2' (TimeDistributed(Conv2D)): conv 3x3 window, pads ((1, 1), (1, 1)) -> (N*T, 16, 16, 32)
 def conv2_conv2d(x, kernel, bias):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # im2col: every window as one row (one copy of the strided view), then one GEMM
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
     y = np.matmul(cols, kernel.reshape(144, 32))
     y = y.reshape(win.shape[:3] + (32,))
-    y += bias
-    return _relu(y)
+    # bias tiled along the last spatial axis: one long inner loop instead of many short ones
+    rows = y.reshape(-1, y.shape[-2] * 32)
+    rows += np.tile(bias, y.shape[-2])
+    return _relu(y, out=y)
 
 
 # layer 'pool2' (TimeDistributed(MaxPooling2D)): max pooling 2x2 window, strides (2, 2) -> (N*T, 8, 8, 32)
 def pool2_pool(x):
-    y = x[:, :16, :16].reshape((-1, 8, 2, 8, 2, 32)).max(axis=(2, 4))
+    # separable: each spatial axis in turn, one elementwise call per window tap
+    y = np.maximum(x[:, 0:15:2], x[:, 1:16:2])
+    y = np.maximum(y[:, :, 0:15:2], y[:, :, 1:16:2])
     return y
 
 
@@ -94,15 +119,26 @@ def lstm_lstm(x, kernel, recurrent_kernel, bias):
     # input projection of every time step in one GEMM
     xw = np.matmul(x.reshape(n * steps, features), kernel).reshape(n, steps, 256)
     xw += bias
+    # sigmoid(v) = tanh(v / 2) / 2 + 1 / 2: with the i, f and o columns halved (exact in
+    # binary floating point) one tanh call per step serves all four gates
+    half = np.repeat(np.float32([0.5, 0.5, 1, 0.5]), 64)
+    shift = np.repeat(np.float32([0.5, 0.5, 0, 0.5]), 64)
+    xw *= half
+    rk = recurrent_kernel * half
     h = np.zeros((n, 64), np.float32)
     c = np.zeros((n, 64), np.float32)
+    z = np.empty((n, 256), np.float32)
+    ic = np.empty((n, 64), np.float32)
     for t in range(steps):
-        z = xw[:, t] + np.matmul(h, recurrent_kernel)
-        i = _sigmoid(z[:, 0:64])
-        f = _sigmoid(z[:, 64:128])
-        c = f * c + i * _tanh(z[:, 128:192])
-        o = _sigmoid(z[:, 192:256])
-        h = o * _tanh(c)
+        np.matmul(h, rk, out=z)
+        z += xw[:, t]
+        np.tanh(z, out=z)
+        z *= half
+        z += shift
+        c *= z[:, 64:128]
+        np.multiply(z[:, 0:64], z[:, 128:192], out=ic)
+        c += ic
+        np.multiply(z[:, 192:256], np.tanh(c, out=ic), out=h)
     y = h
     return y
 
@@ -114,11 +150,111 @@ def probs_dense(x, kernel, bias):
     return _softmax(y, axis=-1)
 
 
+
+
+# ---------------------------------------------------------------- one time step
+
+
+# layer 'conv1' (TimeDistributed(Conv2D)): conv 3x3 window, pads ((1, 1), (1, 1)) -> (N, 32, 32, 16)
+def step_conv1_conv2d(x, kernel, bias):
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # im2col: every window as one row (one copy of the strided view), then one GEMM
+    win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
+    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 27)
+    y = np.matmul(cols, kernel.reshape(27, 16))
+    y = y.reshape(win.shape[:3] + (16,))
+    # bias tiled along the last spatial axis: one long inner loop instead of many short ones
+    rows = y.reshape(-1, y.shape[-2] * 16)
+    rows += np.tile(bias, y.shape[-2])
+    return _relu(y, out=y)
+
+
+# layer 'pool1' (TimeDistributed(MaxPooling2D)): max pooling 2x2 window, strides (2, 2) -> (N, 16, 16, 16)
+def step_pool1_pool(x):
+    # separable: each spatial axis in turn, one elementwise call per window tap
+    y = np.maximum(x[:, 0:31:2], x[:, 1:32:2])
+    y = np.maximum(y[:, :, 0:31:2], y[:, :, 1:32:2])
+    return y
+
+
+# layer 'conv2' (TimeDistributed(Conv2D)): conv 3x3 window, pads ((1, 1), (1, 1)) -> (N, 16, 16, 32)
+def step_conv2_conv2d(x, kernel, bias):
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # im2col: every window as one row (one copy of the strided view), then one GEMM
+    win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
+    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
+    y = np.matmul(cols, kernel.reshape(144, 32))
+    y = y.reshape(win.shape[:3] + (32,))
+    # bias tiled along the last spatial axis: one long inner loop instead of many short ones
+    rows = y.reshape(-1, y.shape[-2] * 32)
+    rows += np.tile(bias, y.shape[-2])
+    return _relu(y, out=y)
+
+
+# layer 'pool2' (TimeDistributed(MaxPooling2D)): max pooling 2x2 window, strides (2, 2) -> (N, 8, 8, 32)
+def step_pool2_pool(x):
+    # separable: each spatial axis in turn, one elementwise call per window tap
+    y = np.maximum(x[:, 0:15:2], x[:, 1:16:2])
+    y = np.maximum(y[:, :, 0:15:2], y[:, :, 1:16:2])
+    return y
+
+
+# layer 'flat' (TimeDistributed(Flatten)): reshape -> (N, 2048)
+def step_flat_reshape(x):
+    return x.reshape((x.shape[0], 2048))
+
+
+# layer 'lstm' (LSTM): reshape -> (N, 1, 2048)
+def step_lstm_reshape(x):
+    return x.reshape((x.shape[0], 1, 2048))
+
+
+# layer 'lstm' (LSTM): LSTM, gates i, f, c, o over time -> (N, 64)
+def step_lstm_lstm(x0, x1, x2, kernel, recurrent_kernel, bias):
+    x, h0, c0 = x0, x1, x2
+    n, steps, features = x.shape
+    # input projection of every time step in one GEMM
+    xw = np.matmul(x.reshape(n * steps, features), kernel).reshape(n, steps, 256)
+    xw += bias
+    # sigmoid(v) = tanh(v / 2) / 2 + 1 / 2: with the i, f and o columns halved (exact in
+    # binary floating point) one tanh call per step serves all four gates
+    half = np.repeat(np.float32([0.5, 0.5, 1, 0.5]), 64)
+    shift = np.repeat(np.float32([0.5, 0.5, 0, 0.5]), 64)
+    xw *= half
+    rk = recurrent_kernel * half
+    h, c = np.array(h0, np.float32), np.array(c0, np.float32)
+    z = np.empty((n, 256), np.float32)
+    ic = np.empty((n, 64), np.float32)
+    for t in range(steps):
+        np.matmul(h, rk, out=z)
+        z += xw[:, t]
+        np.tanh(z, out=z)
+        z *= half
+        z += shift
+        c *= z[:, 64:128]
+        np.multiply(z[:, 0:64], z[:, 128:192], out=ic)
+        c += ic
+        np.multiply(z[:, 192:256], np.tanh(c, out=ic), out=h)
+    y = h
+    return y, h, c
+
+
+# layer 'probs' (Dense): x @ kernel + bias -> (N, 10)
+def step_probs_dense(x, kernel, bias):
+    y = np.matmul(x, kernel)
+    y += bias
+    return _softmax(y, axis=-1)
+
+
 # ---------------------------------------------------------------- the model
 
 
-def _check(name, x):
-    shape, dtype = INPUTS[name]
+def _check(name, x, table=INPUTS):
+    shape, dtype = table[name]
     x = np.asarray(x)
     if np.issubdtype(dtype, np.floating):
         x = x.astype(dtype, copy=False)
@@ -152,6 +288,41 @@ class Model:
         if missing:
             raise TypeError(f"missing inputs: {missing}")
         return {n: _check(n, bound[n]) for n in names}
+
+    def init_state(self, batch):
+        """The state before the first step: zeros, (batch, units) per entry of ``STATES``."""
+        return {key: np.zeros((batch, units), np.float32) for key, (units, _, _) in STATES.items()}
+
+    def step(self, x, state):
+        """One time step: ``x`` is one step of each input (time axis removed; several inputs
+        as a list in model-file order or a dict by name). Returns ``(y, state)``: ``y`` as
+        ``predict`` would give it for this step (an output without a time axis as if the
+        sequence ended here) and the state for the next step."""
+        names = list(STEP_INPUTS)
+        if not isinstance(x, dict):
+            x = dict(zip(names, x)) if isinstance(x, (list, tuple)) else {names[0]: x}
+        if sorted(x) != sorted(names):
+            raise TypeError(f"step inputs: expected {names}, got {sorted(x)}")
+        if sorted(state) != sorted(STATES):
+            raise TypeError(f"state: expected keys {list(STATES)}, got {sorted(state)}")
+        x = {n: _check(n, x[n], STEP_INPUTS) for n in names}
+        w = self.w
+        v_frames = x['frames']
+        v_state_in_0 = np.asarray(state['state_0'], np.float32)
+        v_state_in_1 = np.asarray(state['state_1'], np.float32)
+        v_conv1_Conv2D = step_conv1_conv2d(v_frames, w["conv1_conv2d/kernel"], w["conv1_conv2d/bias"])
+        v_pool1_pool = step_pool1_pool(v_conv1_Conv2D)
+        v_conv2_Conv2D = step_conv2_conv2d(v_pool1_pool, w["conv2_conv2d/kernel"], w["conv2_conv2d/bias"])
+        v_pool2_pool = step_pool2_pool(v_conv2_Conv2D)
+        v_flat_reshape = step_flat_reshape(v_pool2_pool)
+        v_lstm_reshape = step_lstm_reshape(v_flat_reshape)
+        v_lstm_LSTM, v_lstm_LSTM_1, v_lstm_LSTM_2 = step_lstm_lstm(v_lstm_reshape, v_state_in_0, v_state_in_1, w["lstm_lstm/kernel"], w["lstm_lstm/recurrent_kernel"], w["lstm_lstm/bias"])
+        v_probs_Dense = step_probs_dense(v_lstm_LSTM, w["probs_dense/kernel"], w["probs_dense/bias"])
+        state = {
+            'state_0': v_lstm_LSTM_1,
+            'state_1': v_lstm_LSTM_2,
+        }
+        return v_probs_Dense, state
 
     def predict(self, *args, **kwargs):
         x = self._bind(args, kwargs)

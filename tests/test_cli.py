@@ -96,8 +96,12 @@ def test_verify_passes(model_file):
 def test_verify_names_first_diverging_layer(model_file, monkeypatch):
     """A NumPy backend that forgets fused activations must be caught, and the layer named."""
     import compiler.backends.numpy as backend
+    import compiler.ops.activations as acts
 
-    monkeypatch.setattr(backend, "numpy_call", lambda kind, params, var: var)
+    forget = lambda kind, params, var: var  # noqa: E731
+    monkeypatch.setattr(backend, "numpy_call", forget)
+    monkeypatch.setattr(acts, "numpy_call", forget)
+    monkeypatch.setattr(acts, "_IN_PLACE", ())  # the in-place form goes through numpy_call
     code, out, err = tdc("verify", model_file, "--backend", "numpy")
     assert code == 1 and "MISMATCH" in out
     assert "first diverging layer: 'd1'" in err

@@ -18,7 +18,8 @@ def _compile(example: Path, out: Path) -> list[Path]:
     stem = example.stem
     compile_to(example, "onnx", out / f"{stem}.onnx")
     compile_to(example, "numpy", out / f"{stem}.py")
-    return [out / f"{stem}.onnx", out / f"{stem}.py", out / f"{stem}.npz"]
+    compile_to(example, "onnx", out / f"{stem}.step.onnx", streaming=True)
+    return [out / f"{stem}.{ext}" for ext in ("onnx", "py", "npz", "step.onnx")]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)

@@ -59,6 +59,8 @@ class Names:
         base = prefix + re.sub(r"\W", "_", raw, flags=re.ASCII)
         if not base or base[0].isdigit():
             base = "_" + base
+        if base.startswith("__"):  # a class body would mangle it (``__x`` -> ``_Model__x``)
+            base = "n" + base
         name, k = base, 1
         while name in self.used:
             name, k = f"{base}_{k}", k + 1
@@ -108,41 +110,109 @@ def _shape(v: Value) -> str:
     return "(" + ", ".join(str(d) for d in v.shape) + ("," if v.rank == 1 else "") + ")"
 
 
-def to_numpy(graph: Graph, source: str) -> tuple[str, dict[str, np.ndarray]]:
-    """The module's text and its weights (to be saved beside it as ``.npz``)."""
-    env = _env()
-    fnames, vnames = Names(), Names()
-    values: dict[int, str] = {}
-    for v in graph.inputs:
-        values[id(v)] = vnames(v.name, "v_")
-    functions, calls, weights, helpers = [], [], {}, set()
+@dataclass
+class Rendered:
+    """One graph's op functions, the lines calling them, and its value names."""
+
+    functions: list[str]
+    calls: list[Call]
+    values: dict[int, str]
+    helpers: set[str]
+
+
+class Weights:
+    """The module's ``.npz`` entries; an array used by several functions is stored once."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self.seen: list[tuple[np.ndarray, str]] = []
+
+    def key(self, arr: np.ndarray, key: str) -> str:
+        for known, k in self.seen:
+            if known is arr:
+                return k
+        self.seen.append((arr, key))
+        self.arrays[key] = np.ascontiguousarray(arr, dtype=arr.dtype)
+        return key
+
+
+def _render(
+    env: jinja2.Environment, graph: Graph, fnames: Names, weights: Weights, prefix: str = ""
+) -> Rendered:
+    """Render ``graph``'s nodes, one function each (named ``prefix`` + layer + op)."""
+    vnames = Names()
+    values = {id(v): vnames(v.name, "v_") for v in graph.inputs}
+    out = Rendered([], [], values, set())
     for node in graph.nodes:
-        fn = fnames(f"{node.layer}_{node.op.lower()}")
+        fn = fnames(f"{prefix}{node.layer}_{node.op.lower()}")
         body, used = _function(env, node, fn)
-        functions.append(body)
-        helpers |= used
-        wargs = []
-        for wname, arr in node.weights.items():
-            weights[f"{fn}/{wname}"] = np.ascontiguousarray(arr, dtype=arr.dtype)
-            wargs.append(f'w["{fn}/{wname}"]')
+        out.functions.append(body)
+        out.helpers |= used
+        wargs = [f'w["{weights.key(arr, f"{fn}/{k}")}"]' for k, arr in node.weights.items()]
         for v in node.outputs:
             values[id(v)] = vnames(v.name, "v_")
         args = [values[id(v)] for v in node.inputs] + wargs
         outs = ", ".join(values[id(v)] for v in node.outputs)
-        calls.append(Call(outs, fn, ", ".join(args)))
+        out.calls.append(Call(outs, fn, ", ".join(args)))
+    return out
+
+
+def _io(graph: Graph, r: Rendered, n_outputs: int | None = None) -> dict[str, Any]:
+    """Inputs as (key, variable, spec) and outputs as (key, variable) for the template."""
+    pairs = list(zip(graph.output_names, graph.outputs, strict=True))[:n_outputs]
+    return {
+        "inputs": [(repr(v.name), r.values[id(v)], _spec(v)) for v in graph.inputs],
+        "outputs": [(repr(n), r.values[id(v)]) for n, v in pairs],
+    }
+
+
+def _step_context(env: jinja2.Environment, step: Any, fnames: Names, weights: Weights) -> dict:
+    """Template context of ``init_state`` / ``step`` (``step`` a StepGraph or a reason)."""
+    if isinstance(step, str):
+        return {"streaming": None, "not_causal": repr(step), "step_helpers": set()}
+    r = _render(env, step.graph, fnames, weights, "step_")
+    n_in = len(step.graph.inputs) - len(step.states)
+    io = _io(step.graph, r, len(step.graph.outputs) - len(step.states))
+    states = step.graph.inputs[n_in:]
+    finals = step.graph.outputs[len(io["outputs"]) :]
+    return {
+        "not_causal": None,
+        "step_helpers": r.helpers,
+        "streaming": {
+            "functions": r.functions,
+            "calls": r.calls,
+            "inputs": io["inputs"][:n_in],
+            "outputs": io["outputs"],
+            "states": [
+                (repr(s.key), r.values[id(v)], r.values[id(f)], s.units, repr(s.layer), s.what)
+                for s, v, f in zip(step.states, states, finals, strict=True)
+            ],
+        },
+    }
+
+
+def to_numpy(graph: Graph, source: str, step: Any = None) -> tuple[str, dict[str, np.ndarray]]:
+    """The module's text and its weights (to be saved beside it as ``.npz``).
+
+    ``step`` is the model's ``StepGraph`` (the module gets ``init_state`` and ``step``) or
+    the reason it has none (they raise it).
+    """
+    env = _env()
+    fnames: Names = Names()
+    weights = Weights()
+    main = _render(env, graph, fnames, weights)
+    stream = _step_context(env, step or "compiled without a step form", fnames, weights)
     text = env.get_template("module.py.j2").render(
         name=graph.name,
         version=__version__,
         source=source,
-        helpers=sorted(helpers),
-        functions=functions,
-        calls=calls,
-        inputs=[(repr(v.name), values[id(v)], _spec(v)) for v in graph.inputs],
-        outputs=[
-            (repr(n), values[id(v)]) for n, v in zip(graph.output_names, graph.outputs, strict=True)
-        ],
+        helpers=sorted(main.helpers | stream.pop("step_helpers")),
+        functions=main.functions,
+        calls=main.calls,
+        **_io(graph, main),
+        **stream,
     )
-    return text, weights
+    return text, weights.arrays
 
 
 def _spec(v: Value) -> str:
