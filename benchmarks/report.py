@@ -49,10 +49,17 @@ def table(rows: list[dict[str, Any]], peak: float) -> str:
     head = (
         f"{'model':<22} {'B':>3} {'T':>3} {'onnx ms':>8} {'numpy ms':>9} {'keras ms':>9} "
         f"{'k-onnx ms':>9} {'onnx/s':>8} {'keras/s':>8} "
-        f"{'onnx/keras':>10} {'numpy/keras':>11} {'onnx/k-onnx':>11} {'onnx GF/s':>9}"
+        f"{'onnx/keras':>10} {'numpy/keras':>11} {'numpy/onnx':>10} {'onnx/k-onnx':>11} "
+        f"{'onnx GF/s':>9}"
     )
     lines = [head, "-" * len(head)]
-    cols: dict[str, list[float]] = {"onnx": [], "numpy": [], "vs_konnx": [], "frac": []}
+    cols: dict[str, list[float]] = {
+        "onnx": [],
+        "numpy": [],
+        "np_onnx": [],
+        "vs_konnx": [],
+        "frac": [],
+    }
     for r in rows:
         o, k = r["onnx"], r["keras"]
         ko = r.get("keras-onnx")
@@ -60,17 +67,19 @@ def table(rows: list[dict[str, Any]], peak: float) -> str:
         vs_konnx = o.median_ms / ko_ms
         cols["onnx"].append(_ratio(r, "onnx"))
         cols["numpy"].append(_ratio(r, "numpy"))
+        cols["np_onnx"].append(r["numpy"].median_ms / o.median_ms)
         cols["vs_konnx"].append(vs_konnx)
         cols["frac"].append(o.gflops_per_s * 1e9 / peak)
         lines.append(
             f"{r['name']:<22} {r['batch']:>3} {r['time']:>3} {o.median_ms:>8.2f} "
             f"{r['numpy'].median_ms:>9.2f} {k.median_ms:>9.2f} {_f(ko_ms, 9)} "
             f"{o.samples_per_s:>8.0f} {k.samples_per_s:>8.0f} {cols['onnx'][-1]:>10.2f} "
-            f"{cols['numpy'][-1]:>11.2f} {_f(vs_konnx, 11)} {o.gflops_per_s:>9.2f}"
+            f"{cols['numpy'][-1]:>11.2f} {cols['np_onnx'][-1]:>10.2f} {_f(vs_konnx, 11)} "
+            f"{o.gflops_per_s:>9.2f}"
         )
     lines.append("-" * len(head))
-    g = [gmean(cols[c]) for c in ("onnx", "numpy", "vs_konnx")]
-    lines.append(f"{'geometric mean':<95} {g[0]:>10.2f} {g[1]:>11.2f} {_f(g[2], 11)}")
+    g = [gmean(cols[c]) for c in ("onnx", "numpy", "np_onnx", "vs_konnx")]
+    lines.append(f"{'geometric mean':<95} {g[0]:>10.2f} {g[1]:>11.2f} {g[2]:>10.2f} {_f(g[3], 11)}")
     notes = {r.note for row in rows for r in row.values() if hasattr(r, "note") and r.note}
     for note in sorted(notes):
         lines.append(f"Keras-ONNX: {note}")

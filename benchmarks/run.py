@@ -40,7 +40,7 @@ def write(tmp: Path, model: dict) -> Path:
     return path
 
 
-def measure(tmp: Path, quick: bool, repeats: int) -> list[dict[str, Any]]:
+def measure(tmp: Path, quick: bool, repeats: int, ort_threads: int) -> list[dict[str, Any]]:
     """Each suite model timed interleaved on every backend, with a progress bar on stderr."""
     rows = []
     models = suite(quick)
@@ -51,7 +51,9 @@ def measure(tmp: Path, quick: bool, repeats: int) -> list[dict[str, Any]]:
         def progress(what: str, done: float, i: int = i, name: str = name) -> None:
             bar.show(i, name, what, done)
 
-        results = bench(write(tmp, model), batch, length, repeats, 2, progress=progress)
+        results = bench(
+            write(tmp, model), batch, length, repeats, 2, progress=progress, ort_threads=ort_threads
+        )
         rows.append(
             {"name": name, "batch": batch, "time": length} | {r.backend: r for r in results}
         )
@@ -89,11 +91,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=None, help="interleaved rounds per model")
     ap.add_argument("--chart", type=Path, default=HERE / "results.png", help="PNG to write")
     ap.add_argument("--no-chart", action="store_true", help="do not draw the chart")
+    ap.add_argument(
+        "--ort-threads",
+        type=int,
+        default=1,
+        help="onnxruntime intra-op threads (0: its default, one per core, whose idle threads "
+        "spin after each run and take the CPU from the backend timed next)",
+    )
     args = ap.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 15)
     with tempfile.TemporaryDirectory(prefix="tdc-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        rows = measure(tmp, args.quick, repeats)
+        rows = measure(tmp, args.quick, repeats, args.ort_threads)
         peak = machine_peak()
         depth = 100
         compile_s = compile_time(tmp, depth)
@@ -106,7 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"tdc --help wall time (fresh process, median): {help_s * 1e3:.0f} ms")
     print(
         f"{repeats} interleaved rounds per model after 2 warmup rounds; CPU; "
-        "onnxruntime default threads; peak = best of 5 float32 2048x2048 np.matmul "
+        f"onnxruntime intra-op threads: {args.ort_threads or 'default'}; "
+        "peak = best of 5 float32 2048x2048 np.matmul "
         "(NumPy's BLAS, all threads)"
     )
     if not args.no_chart:

@@ -4,7 +4,8 @@ A live video or audio model sees one new frame at a time. Without a step form th
 way to get the output for the newest frame is to run the model again on the last T
 frames; the step form runs one frame from the carried state. For each model and window
 length T this measures, interleaved round by round, the time to produce one frame's output
-both ways on tdc-ONNX (onnxruntime, CPU) and tdc-NumPy, and prints the speed-up.
+both ways on tdc-ONNX (onnxruntime, CPU, one intra-op thread) and tdc-NumPy, and prints
+the speed-up.
 
     python benchmarks/streaming.py            # T = 16 and 64
     python benchmarks/streaming.py --quick    # T = 16, fewer rounds
@@ -27,6 +28,10 @@ import yaml
 from compiler.api import compile_file
 from compiler.backends.numpy import load_module
 from compiler.backends.onnx import session
+
+#: onnxruntime intra-op threads, as in run.py: one, so that no idle worker thread spins
+#: through the next backend's timing on a small machine.
+ORT_THREADS = 1
 
 
 def td(layer: dict[str, Any], name: str) -> dict[str, Any]:
@@ -59,8 +64,8 @@ MODELS: dict[str, dict[str, Any]] = {
 
 def _runners(compiled: Any, window: np.ndarray) -> dict[str, Callable[[], Any]]:
     """Four ways to get the newest frame's output for a batch-1 stream."""
-    whole_sess = session(compiled.onnx())
-    step_sess = session(compiled.step_onnx())
+    whole_sess = session(compiled.onnx(), "cpu", ORT_THREADS)
+    step_sess = session(compiled.step_onnx(), "cpu", ORT_THREADS)
     module = load_module(*compiled.numpy_source())
     name = compiled.spec.inputs[0].name
     step = compiled.step()

@@ -63,10 +63,12 @@ def parse_backends(text: str) -> list[str]:
     return chosen
 
 
-def _onnx_runner(compiled: Any, proto: Any, xs: list[np.ndarray]) -> Callable[[], Any]:
+def _onnx_runner(
+    compiled: Any, proto: Any, xs: list[np.ndarray], threads: int
+) -> Callable[[], Any]:
     from .backends.onnx import session
 
-    sess = session(proto, "cpu")
+    sess = session(proto, "cpu", threads)
     names = [o.name for o in sess.get_outputs()]
     feeds = {i.name: x for i, x in zip(compiled.spec.inputs, xs, strict=True)}
     return lambda: sess.run(names, feeds)
@@ -97,7 +99,7 @@ def _keras_runner(compiled: Any, xs: list[np.ndarray]) -> Callable[[], Any]:
     return lambda: jax.block_until_ready(forward(trainable, frozen, inputs))
 
 
-def _keras_onnx_runner(compiled: Any, xs: list[np.ndarray]) -> Callable[[], Any]:
+def _keras_onnx_runner(compiled: Any, xs: list[np.ndarray], threads: int) -> Callable[[], Any]:
     """Keras's own ONNX export of the oracle's model, on tdc's onnxruntime session options."""
     import tempfile
 
@@ -122,7 +124,7 @@ def _keras_onnx_runner(compiled: Any, xs: list[np.ndarray]) -> Callable[[], Any]
         raise Unavailable(f"n/a (Keras's ONNX export needs {missing})") from e
     except Exception as e:  # any exporter failure: report it and time the other backends
         raise Unavailable(f"n/a (export failed: {str(e).splitlines()[0][:80]})") from e
-    sess = session(proto, "cpu")
+    sess = session(proto, "cpu", threads)
     names = [o.name for o in sess.get_outputs()]
     kinds = {"tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(float)": np.float32}
     feeds = {
@@ -187,14 +189,15 @@ def _runners(
     xs: list[np.ndarray],
     backends: list[str],
     progress: Progress,
+    ort_threads: int = 0,
 ) -> tuple[dict[str, tuple[Callable[[], Any], float]], dict[str, str]]:
     """Each backend's zero-argument call and the seconds it took to prepare it; and the
     backends that could not be prepared, with the reason."""
     makers = {
-        "onnx": lambda: _onnx_runner(compiled, proto, xs),
+        "onnx": lambda: _onnx_runner(compiled, proto, xs, ort_threads),
         "numpy": lambda: _numpy_runner(source, xs),
         "keras": lambda: _keras_runner(compiled, xs),
-        "keras-onnx": lambda: _keras_onnx_runner(compiled, xs),
+        "keras-onnx": lambda: _keras_onnx_runner(compiled, xs, ort_threads),
     }
     out, missing = {}, {}
     for k, name in enumerate(backends):
@@ -236,8 +239,12 @@ def bench(
     warmup: int = 3,
     backends: list[str] | None = None,
     progress: Progress | None = None,
+    ort_threads: int = 0,
 ) -> list[Result]:
-    """Compile ``model_path`` once and time each backend on the same seeded inputs."""
+    """Compile ``model_path`` once and time each backend on the same seeded inputs.
+
+    ``ort_threads``: onnxruntime's intra-op threads (0: its default, one per core).
+    """
     from .verify import seeded_inputs
 
     backends = list(backends or BACKENDS)
@@ -248,7 +255,7 @@ def bench(
     progress("compiling", 0.0)
     compiled, proto, source, compile_s = _compile(Path(model_path))
     xs = seeded_inputs(compiled.spec, batch, time)
-    runners, missing = _runners(compiled, proto, source, xs, backends, progress)
+    runners, missing = _runners(compiled, proto, source, xs, backends, progress, ort_threads)
     times = _interleaved({n: f for n, (f, _) in runners.items()}, repeats, warmup, progress)
     progress("done", 1.0)
     medians = {n: float(np.median(t)) for n, t in times.items()}

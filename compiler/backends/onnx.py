@@ -134,8 +134,9 @@ def check(model: onnx.ModelProto) -> None:
     onnx.checker.check_model(model, full_check=True)
 
 
-def session(model: onnx.ModelProto, provider: str = "cpu") -> Any:
-    """An onnxruntime session; ``provider`` is cpu, cuda or auto."""
+def session(model: onnx.ModelProto, provider: str = "cpu", threads: int = 0) -> Any:
+    """An onnxruntime session; ``provider`` is cpu, cuda or auto; ``threads`` the intra-op
+    threads (0: onnxruntime's default, one per physical core)."""
     import onnxruntime as ort
 
     from ..errors import TdcError
@@ -152,6 +153,7 @@ def session(model: onnx.ModelProto, provider: str = "cpu") -> Any:
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    opts.intra_op_num_threads = threads
     from . import onnx_save
 
     if onnx_save.initializer_bytes(model) <= onnx_save.THRESHOLD:
