@@ -155,59 +155,6 @@ def probs_dense(x, kernel, bias):
 # ---------------------------------------------------------------- one time step
 
 
-# layer 'conv1' (TimeDistributed(Conv2D)): conv 3x3 window, pads ((1, 1), (1, 1)) -> (N, 32, 32, 16)
-def step_conv1_conv2d(x, kernel, bias):
-    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
-    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
-    x = xp
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 27)
-    y = np.matmul(cols, kernel.reshape(27, 16))
-    y = y.reshape(win.shape[:3] + (16,))
-    # bias tiled along the last spatial axis: one long inner loop instead of many short ones
-    rows = y.reshape(-1, y.shape[-2] * 16)
-    rows += np.tile(bias, y.shape[-2])
-    return _relu(y, out=y)
-
-
-# layer 'pool1' (TimeDistributed(MaxPooling2D)): max pooling 2x2 window, strides (2, 2) -> (N, 16, 16, 16)
-def step_pool1_pool(x):
-    # separable: each spatial axis in turn, one elementwise call per window tap
-    y = np.maximum(x[:, 0:31:2], x[:, 1:32:2])
-    y = np.maximum(y[:, :, 0:31:2], y[:, :, 1:32:2])
-    return y
-
-
-# layer 'conv2' (TimeDistributed(Conv2D)): conv 3x3 window, pads ((1, 1), (1, 1)) -> (N, 16, 16, 32)
-def step_conv2_conv2d(x, kernel, bias):
-    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
-    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
-    x = xp
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
-    y = np.matmul(cols, kernel.reshape(144, 32))
-    y = y.reshape(win.shape[:3] + (32,))
-    # bias tiled along the last spatial axis: one long inner loop instead of many short ones
-    rows = y.reshape(-1, y.shape[-2] * 32)
-    rows += np.tile(bias, y.shape[-2])
-    return _relu(y, out=y)
-
-
-# layer 'pool2' (TimeDistributed(MaxPooling2D)): max pooling 2x2 window, strides (2, 2) -> (N, 8, 8, 32)
-def step_pool2_pool(x):
-    # separable: each spatial axis in turn, one elementwise call per window tap
-    y = np.maximum(x[:, 0:15:2], x[:, 1:16:2])
-    y = np.maximum(y[:, :, 0:15:2], y[:, :, 1:16:2])
-    return y
-
-
-# layer 'flat' (TimeDistributed(Flatten)): reshape -> (N, 2048)
-def step_flat_reshape(x):
-    return x.reshape((x.shape[0], 2048))
-
-
 # layer 'lstm' (LSTM): reshape -> (N, 1, 2048)
 def step_lstm_reshape(x):
     return x.reshape((x.shape[0], 1, 2048))
@@ -241,13 +188,6 @@ def step_lstm_lstm(x0, x1, x2, kernel, recurrent_kernel, bias):
         np.multiply(z[:, 192:256], np.tanh(c, out=ic), out=h)
     y = h
     return y, h, c
-
-
-# layer 'probs' (Dense): x @ kernel + bias -> (N, 10)
-def step_probs_dense(x, kernel, bias):
-    y = np.matmul(x, kernel)
-    y += bias
-    return _softmax(y, axis=-1)
 
 
 # ---------------------------------------------------------------- the model
@@ -310,14 +250,14 @@ class Model:
         v_frames = x['frames']
         v_state_in_0 = np.asarray(state['state_0'], np.float32)
         v_state_in_1 = np.asarray(state['state_1'], np.float32)
-        v_conv1_Conv2D = step_conv1_conv2d(v_frames, w["conv1_conv2d/kernel"], w["conv1_conv2d/bias"])
-        v_pool1_pool = step_pool1_pool(v_conv1_Conv2D)
-        v_conv2_Conv2D = step_conv2_conv2d(v_pool1_pool, w["conv2_conv2d/kernel"], w["conv2_conv2d/bias"])
-        v_pool2_pool = step_pool2_pool(v_conv2_Conv2D)
-        v_flat_reshape = step_flat_reshape(v_pool2_pool)
+        v_conv1_Conv2D = conv1_conv2d(v_frames, w["conv1_conv2d/kernel"], w["conv1_conv2d/bias"])
+        v_pool1_pool = pool1_pool(v_conv1_Conv2D)
+        v_conv2_Conv2D = conv2_conv2d(v_pool1_pool, w["conv2_conv2d/kernel"], w["conv2_conv2d/bias"])
+        v_pool2_pool = pool2_pool(v_conv2_Conv2D)
+        v_flat_reshape = flat_reshape(v_pool2_pool)
         v_lstm_reshape = step_lstm_reshape(v_flat_reshape)
         v_lstm_LSTM, v_lstm_LSTM_1, v_lstm_LSTM_2 = step_lstm_lstm(v_lstm_reshape, v_state_in_0, v_state_in_1, w["lstm_lstm/kernel"], w["lstm_lstm/recurrent_kernel"], w["lstm_lstm/bias"])
-        v_probs_Dense = step_probs_dense(v_lstm_LSTM, w["probs_dense/kernel"], w["probs_dense/bias"])
+        v_probs_Dense = probs_dense(v_lstm_LSTM, w["probs_dense/kernel"], w["probs_dense/bias"])
         state = {
             'state_0': v_lstm_LSTM_1,
             'state_1': v_lstm_LSTM_2,

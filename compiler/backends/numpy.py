@@ -131,22 +131,45 @@ class Weights:
         for known, k in self.seen:
             if known is arr:
                 return k
+        base, n = key, 1
+        while key in self.arrays:
+            key, n = f"{base}_{n}", n + 1
         self.seen.append((arr, key))
         self.arrays[key] = np.ascontiguousarray(arr, dtype=arr.dtype)
         return key
 
 
+class Functions:
+    """Function names, and the functions already written: a node of the same layer whose
+    code is the same (the step form's convolutions, say) calls the existing one."""
+
+    MARK = "__tdc_function__"
+
+    def __init__(self) -> None:
+        self.names = Names()
+        self.written: dict[tuple[str, str], str] = {}
+
+    def add(self, node: Node, body: str, hint: str) -> tuple[str, str | None]:
+        """The function's name and its text (None when an existing one is reused)."""
+        key = (node.layer, body.split("\n", 1)[-1])  # the code, less the shape comment
+        if key in self.written:
+            return self.written[key], None
+        fn = self.written[key] = self.names(hint)
+        return fn, body.replace(self.MARK, fn)
+
+
 def _render(
-    env: jinja2.Environment, graph: Graph, fnames: Names, weights: Weights, prefix: str = ""
+    env: jinja2.Environment, graph: Graph, fns: Functions, weights: Weights, prefix: str = ""
 ) -> Rendered:
     """Render ``graph``'s nodes, one function each (named ``prefix`` + layer + op)."""
     vnames = Names()
     values = {id(v): vnames(v.name, "v_") for v in graph.inputs}
     out = Rendered([], [], values, set())
     for node in graph.nodes:
-        fn = fnames(f"{prefix}{node.layer}_{node.op.lower()}")
-        body, used = _function(env, node, fn)
-        out.functions.append(body)
+        body, used = _function(env, node, Functions.MARK)
+        fn, text = fns.add(node, body, f"{prefix}{node.layer}_{node.op.lower()}")
+        if text is not None:
+            out.functions.append(text)
         out.helpers |= used
         wargs = [f'w["{weights.key(arr, f"{fn}/{k}")}"]' for k, arr in node.weights.items()]
         for v in node.outputs:
@@ -166,11 +189,11 @@ def _io(graph: Graph, r: Rendered, n_outputs: int | None = None) -> dict[str, An
     }
 
 
-def _step_context(env: jinja2.Environment, step: Any, fnames: Names, weights: Weights) -> dict:
+def _step_context(env: jinja2.Environment, step: Any, fns: Functions, weights: Weights) -> dict:
     """Template context of ``init_state`` / ``step`` (``step`` a StepGraph or a reason)."""
     if isinstance(step, str):
         return {"streaming": None, "not_causal": repr(step), "step_helpers": set()}
-    r = _render(env, step.graph, fnames, weights, "step_")
+    r = _render(env, step.graph, fns, weights, "step_")
     n_in = len(step.graph.inputs) - len(step.states)
     io = _io(step.graph, r, len(step.graph.outputs) - len(step.states))
     states = step.graph.inputs[n_in:]
@@ -198,10 +221,10 @@ def to_numpy(graph: Graph, source: str, step: Any = None) -> tuple[str, dict[str
     the reason it has none (they raise it).
     """
     env = _env()
-    fnames: Names = Names()
+    fns = Functions()
     weights = Weights()
-    main = _render(env, graph, fnames, weights)
-    stream = _step_context(env, step or "compiled without a step form", fnames, weights)
+    main = _render(env, graph, fns, weights)
+    stream = _step_context(env, step or "compiled without a step form", fns, weights)
     text = env.get_template("module.py.j2").render(
         name=graph.name,
         version=__version__,

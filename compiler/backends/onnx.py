@@ -11,6 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 from .. import __version__
 from ..ir import Graph, Node, Value
 from ..registry import get_op
+from .onnx_layout import fresh_name
 from .onnx_opt import optimise
 
 OPSET = 17
@@ -28,11 +29,7 @@ class OnnxBuilder:
         self.node: Node | None = None
 
     def fresh(self, hint: str) -> str:
-        name, k = hint, 1
-        while name in self.taken:
-            name, k = f"{hint}_{k}", k + 1
-        self.taken.add(name)
-        return name
+        return fresh_name(self.taken, hint)
 
     def __getitem__(self, value: Value) -> str:
         return self.names[id(value)]

@@ -49,6 +49,15 @@ def attrs(node: onnx.NodeProto) -> dict[str, Any]:
     return out
 
 
+def fresh_name(taken: set[str], hint: str) -> str:
+    """``hint``, or ``hint_1``, ``hint_2``, ... : the first not in ``taken`` (then taken)."""
+    name, k = hint, 1
+    while name in taken:
+        name, k = f"{hint}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
 class OnnxGraph:
     """A topologically sorted node list, its initialisers and graph inputs and outputs."""
 
@@ -115,11 +124,7 @@ class OnnxGraph:
     # -- edits ----------------------------------------------------------------------------
 
     def fresh(self, hint: str) -> str:
-        name, k = hint, 1
-        while name in self.taken:
-            name, k = f"{hint}_{k}", k + 1
-        self.taken.add(name)
-        return name
+        return fresh_name(self.taken, hint)
 
     def set_init(self, name: str, value: np.ndarray) -> None:
         self.inits[name] = numpy_helper.from_array(value, name)
