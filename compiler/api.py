@@ -22,9 +22,18 @@ class Compiled:
     _step: Any = field(default=None, repr=False)
 
     def onnx(self) -> Any:
-        from .backends.onnx import to_onnx
+        return self._to_onnx(self.graph)
 
-        return to_onnx(self.graph)
+    def _to_onnx(self, graph: Graph) -> Any:
+        from .backends.onnx import to_onnx
+        from .errors import TdcError
+        from .streaming import layer_lines
+
+        try:
+            return to_onnx(graph)
+        except TdcError as e:
+            line = layer_lines(self.spec).get(e.layer or "")
+            raise e.with_context(file=self.spec.file, line=line) from None
 
     def numpy_source(self) -> tuple[str, dict[str, np.ndarray]]:
         from .backends.numpy import to_numpy
@@ -33,9 +42,7 @@ class Compiled:
 
     def step_onnx(self) -> Any:
         """The ONNX model of the step form (``state_in_<k>`` / ``state_out_<k>``)."""
-        from .backends.onnx import to_onnx
-
-        return to_onnx(self.step().graph)
+        return self._to_onnx(self.step().graph)
 
     def step(self) -> Any:
         """The model's step form (``streaming.StepGraph``); a TdcError when it has none."""

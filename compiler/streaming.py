@@ -192,7 +192,7 @@ class _Stepper:
                     )
 
 
-def _lines(spec: Any) -> dict[str, int]:
+def layer_lines(spec: Any) -> dict[str, int]:
     """YAML line of every layer name (wrapped layers too)."""
     where: dict[str, int] = {}
     for lay in spec.layers:
@@ -208,7 +208,7 @@ def step_graph(compiled: Any) -> StepGraph:
     from .passes import run_pipeline
 
     spec = compiled.spec
-    step = _Stepper(compiled.graph, _lines(spec), spec.file).build()
+    step = _Stepper(compiled.graph, layer_lines(spec), spec.file).build()
     step.graph.verify()
     run_pipeline(step.graph)
     return step

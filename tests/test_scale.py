@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+import yaml
 
 from compiler.backends.keras import keras_model, run_keras
 from compiler.backends.onnx import run as onnx_run
@@ -253,3 +254,20 @@ def test_session_past_threshold_runs_from_external_data(tmp_path, monkeypatch):
     split = session(proto).run(None, {"x": x})[0]
     assert any(t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer)
     np.testing.assert_array_equal(split, whole)
+
+
+def test_single_tensor_past_protobuf_limit_is_refused(tmp_path, monkeypatch):
+    """One weight array over 2 GiB cannot be an ONNX tensor: exit 2 naming the layer and
+    the NumPy target, nothing written (the limit is lowered here to stay small)."""
+    import compiler.backends.onnx as onnx_backend
+    from cli_util import tdc
+
+    monkeypatch.setattr(onnx_backend, "MAX_TENSOR_BYTES", 1000)
+    spec = model([None, 4], {"name": "wide", "type": "Dense", "units": 300})
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = tmp_path / "m.onnx"
+    code, _, err = tdc("compile", path, "--target", "onnx", "-o", out)
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "wide" in t)
+    assert code == 2 and "layer 'wide'" in err and f"line {line}:" in err and "numpy" in err
+    assert not out.exists() and not data_path(out).exists()

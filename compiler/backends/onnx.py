@@ -15,6 +15,8 @@ from .onnx_layout import fresh_name
 from .onnx_opt import optimise
 
 OPSET = 17
+#: Protobuf cannot copy or write a single message of 2 GiB or more (a tensor included).
+MAX_TENSOR_BYTES = 2**31 - 2**20
 DTYPES = {"float32": TensorProto.FLOAT, "int32": TensorProto.INT32, "int64": TensorProto.INT64}
 
 
@@ -42,6 +44,16 @@ class OnnxBuilder:
     ) -> str:
         """An initialiser named after the current layer."""
         arr = np.asarray(array, dtype=dtype)
+        if arr.nbytes >= MAX_TENSOR_BYTES:
+            from ..errors import TdcError
+
+            raise TdcError(
+                f"weight '{hint}' {arr.shape} takes {arr.nbytes} bytes: one ONNX tensor holds "
+                "less than 2 GiB (a whole model may exceed it)",
+                layer=self._layer(),
+                accepted="each weight array under 2 GiB for --target onnx; --target numpy "
+                "has no such limit",
+            )
         name = self.fresh(f"{self._layer()}/{hint}")
         self.inits.append(numpy_helper.from_array(arr, name))
         return name
