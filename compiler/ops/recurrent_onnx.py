@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from onnx import TensorProto
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
@@ -94,6 +95,27 @@ def _initial_states(g: OnnxBuilder, node: Node) -> list[str]:
     return [g.op("Unsqueeze", [g[s], g.ints([0], "axes")]) for s in states]
 
 
+def _nan_steps(g: OnnxBuilder, x: str, init: list[str]) -> tuple[str, str]:
+    """Where Keras's state is NaN and ONNX's native ops would not say so.
+
+    A NaN in a step's input (or in an initial state) makes Keras's state NaN from that
+    step on; onnxruntime's native recurrent ops drop it. Returns a (T, N, 1) bool, true
+    from a sample's first NaN step on, and an (N, 1) bool, true if the sample ever had one.
+    """
+
+    def any_nan(v: str, axes: list[int]) -> str:
+        flags = g.op("Cast", [g.op("IsNaN", [v])], to=TensorProto.FLOAT)
+        return g.op("ReduceMax", [flags], axes=axes, keepdims=1)  # opset 17: axes attr
+
+    count = g.op("CumSum", [any_nan(x, [2]), g.ints([0], "axis")])  # (T, N, 1)
+    for h in init:  # (1, N, units)
+        count = g.op("Add", [count, any_nan(h, [2])])
+    zero = g.const(np.float32(0.0), "zero")
+    poisoned = g.op("Greater", [count, zero])
+    ever = g.op("Greater", [g.op("ReduceMax", [count], axes=[0], keepdims=0), zero])
+    return poisoned, ever
+
+
 def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> list[str]:
     """Emit the nodes of one recurrent layer; returns its output names (output, states...)."""
     x = g.op("Transpose", [g[node.inputs[0]]], perm=[1, 0, 2])
@@ -111,9 +133,12 @@ def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> list[str]:
         attrs["linear_before_reset"] = int(node.attrs["reset_after"])
     n_states = 2 if op == "LSTM" and node.attrs.get("return_state") else 1
     y, *finals = g.op(op, inputs, n_out=1 + n_states, **attrs)
-    states = [g.op("Squeeze", [s, g.ints([0], "axes")]) for s in finals]
+    poisoned, ever = _nan_steps(g, x, init)
+    nan = g.const(np.float32(np.nan), "nan")
+    states = [g.op("Where", [ever, nan, g.op("Squeeze", [s, g.ints([0], "axes")])]) for s in finals]
     if node.attrs["return_sequences"]:
         seq = g.op("Squeeze", [y, g.ints([1], "axes")])  # (T, N, units)
+        seq = g.op("Where", [poisoned, nan, seq])
         out = g.op("Transpose", [seq], perm=[1, 0, 2])
     else:  # a distinct name, so the output and the state can be graph outputs both
         out = g.op("Identity", [states[0]]) if node.attrs.get("return_state") else states[0]
