@@ -21,8 +21,16 @@ class Row:
     ok: bool
 
 
+#: (sample, step) pairs set to a Masking layer's mask_value: mid-sequence and first steps.
+MASKED_STEPS = ((0, 1), (0, 3), (1, 0))
+
+
 def seeded_inputs(spec: ModelSpec, batch: int, time: int, seed: int = 0) -> list[np.ndarray]:
-    """Standard-normal floats (integers in [0, 10) for integer inputs); null axes = ``time``."""
+    """Standard-normal floats (integers in [0, 10) for integer inputs); null axes = ``time``.
+
+    An input read by a Masking layer gets whole steps equal to its ``mask_value``
+    (``MASKED_STEPS``), so that the mask is exercised (integer ids already include 0).
+    """
     rng = np.random.default_rng(seed)
     out = []
     for inp in spec.inputs:
@@ -31,6 +39,14 @@ def seeded_inputs(spec: ModelSpec, batch: int, time: int, seed: int = 0) -> list
             out.append(rng.integers(0, 10, shape).astype(inp.dtype))
         else:
             out.append(rng.standard_normal(shape).astype(np.float32))
+    names = [inp.name for inp in spec.inputs]
+    for lay in spec.layers:
+        for ref in lay.inputs if lay.type == "Masking" else []:
+            x = out[names.index(ref)] if ref in names else None
+            if x is not None and x.ndim >= 3 and x.dtype == np.float32:
+                for b, t in MASKED_STEPS:
+                    if b < x.shape[0] and t < x.shape[1]:
+                        x[b, t] = lay.attrs["mask_value"]
     return out
 
 

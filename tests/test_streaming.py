@@ -287,3 +287,21 @@ def test_verify_streaming_catches_a_wrong_step(tmp_path, monkeypatch):
     code, out, err = tdc("verify", tmp_path / "model.yaml", "--streaming", "--time", "6")
     assert code == 1, out + err
     assert "at step 3" in err and "MISMATCH" in out
+
+
+def test_verify_streaming_exercises_masking(tmp_path):
+    """verify's seeded inputs give a Masking layer whole masked steps (mid-sequence and
+    first), and the step form still matches Keras on them."""
+    from compiler.api import compile_file
+    from compiler.verify import MASKED_STEPS, seeded_inputs
+
+    m = model(
+        [None, 3],
+        {"type": "Masking", "mask_value": 0.5},
+        {"type": "LSTM", "units": 3, "return_sequences": True},
+    )
+    path = write_model(tmp_path, m)
+    (x,) = seeded_inputs(compile_file(path).spec, 2, 6)
+    assert all((x[b, t] == 0.5).all() for b, t in MASKED_STEPS)
+    code, out, err = tdc("verify", path, "--streaming", "--time", "6")
+    assert code == 0 and "all outputs match Keras" in out, err
