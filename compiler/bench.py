@@ -11,6 +11,7 @@ the exporter Keras needs) gets a row saying why instead of timings.
 
 from __future__ import annotations
 
+import math
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,7 +154,17 @@ def model_flops(spec: Any, batch: int, time: int) -> int:
         replace(i, shape=tuple(time if d is None else d for d in i.shape)) for i in spec.inputs
     ]
     graph = Builder(replace(spec, inputs=fixed)).build()
+    for node in graph.nodes:  # per batch item: "N" is 1, so "N*8" (folded time) is 8
+        for v in [*node.inputs, *node.outputs]:
+            v.shape = tuple(_per_item(d) for d in v.shape)
     return batch * sum(get_op(n.op).flops(n) for n in graph.nodes)
+
+
+def _per_item(dim: Any) -> int:
+    """A dim with the batch symbol ``N`` set to 1 (all other axes are static here)."""
+    if isinstance(dim, int):
+        return dim
+    return math.prod(1 if part == "N" else int(part) for part in str(dim).split("*"))
 
 
 def machine_peak(size: int = 2048, repeats: int = 5) -> float:
