@@ -80,6 +80,7 @@ class WeightSource:
                 f"weight '{key}' has shape {tuple(arr.shape)}, expected {tuple(spec.shape)}",
                 file=str(self.path),
                 layer=key.split("/")[0],
+                accepted=f"an array of shape {tuple(spec.shape)} (Keras's layout)",
             )
         if arr.dtype.kind not in "iuf":
             raise TdcError(

@@ -157,7 +157,9 @@ def plan_window(
         if isinstance(n, int) and n + b + e < span:
             raise TdcError(
                 f"{what}: window {win.span} (dilation included) is larger than the spatial "
-                f"dims {shape_str(spatial)} of input {shape_str(x.shape)} with padding '{padding}'"
+                f"dims {shape_str(spatial)} of input {shape_str(x.shape)} with padding '{padding}'",
+                accepted="a window no larger than the (padded) input, e.g. padding: same or a "
+                "smaller kernel_size / pool_size / dilation_rate",
             )
     out = tuple(out_dim(*a) for a in zip(spatial, win.span, strides, pads, strict=True))
     return Window(win.taps, win.strides, win.dilation, pads, out)

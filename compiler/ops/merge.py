@@ -54,7 +54,11 @@ def unify(a: Dim, b: Dim, values: list[Value], broadcast: bool) -> Dim:
     if broadcast and b == 1:
         return a
     if isinstance(a, int) and isinstance(b, int):
-        raise TdcError(f"inputs have incompatible shapes {_shapes(values)}")
+        raise TdcError(
+            f"inputs have incompatible shapes {_shapes(values)}",
+            accepted="inputs of the same shape"
+            + (" (or of size 1 on an axis)" if broadcast else ""),
+        )
     return a if isinstance(a, int) or not isinstance(b, int) else b
 
 

@@ -26,7 +26,9 @@ class TimeDistributed(OpDef):
         if x.rank < 3:
             raise TdcError(
                 f"TimeDistributed needs an input of rank >= 3 (batch, time, ...), "
-                f"got {shape_str(x.shape)}"
+                f"got {shape_str(x.shape)}",
+                accepted="an input with a time axis and at least one feature axis, e.g. "
+                "shape: [null, 16] in the model file",
             )
         assert spec.inner is not None
         (folded,) = b.emit("fold", [x])
