@@ -1,8 +1,8 @@
 """Model file (YAML) -> ``ModelSpec``: every value checked, every error located.
 
-The top level, the inputs and each layer's arguments are checked here; the wiring
-(references, outputs, dtypes) in ``loader_graph``. Sizes are bounded (``params.MAX_*``)
-so that an absurd model is refused before anything is allocated.
+The top level and each layer's arguments are checked here, the inputs in
+``loader_inputs``, the wiring (references, outputs, dtypes) in ``loader_graph``. Sizes are
+bounded (``params.MAX_*``) so that an absurd model is refused before anything is allocated.
 """
 
 from __future__ import annotations
@@ -15,23 +15,31 @@ from typing import Any
 from . import loader_graph as wiring
 from .errors import TdcError, short
 from .loader_graph import split_ref
-from .params import BASE_PARAMS, MAX_ELEMENTS, MAX_RANK, MAX_SIZE, REQUIRED, Param
+from .loader_inputs import (
+    INPUT_DTYPES,
+    InputSpec,
+    _kind,
+    _kl,
+    _line,
+    check_name,
+    parse_inputs,
+)
+from .params import BASE_PARAMS, REQUIRED, Param
 from .registry import OpDef, get_op, layer_types
 from .yaml_io import read_yaml
 
-__all__ = ["InputSpec", "LayerSpec", "ModelSpec", "load_model", "parse_model", "split_ref"]
+__all__ = [
+    "INPUT_DTYPES",
+    "InputSpec",
+    "LayerSpec",
+    "ModelSpec",
+    "check_name",
+    "load_model",
+    "parse_model",
+    "split_ref",
+]
 
 TOP_KEYS = ("name", "inputs", "layers", "outputs", "weights", "seed")
-INPUT_DTYPES = ("float32", "int32", "int64")
-MAX_DIM = MAX_SIZE
-
-
-@dataclass
-class InputSpec:
-    name: str
-    shape: tuple[int | None, ...]
-    dtype: str
-    line: int
 
 
 @dataclass
@@ -105,7 +113,7 @@ class _Parser:
                     _kl(doc, key),
                     accepted=", ".join(TOP_KEYS),
                 )
-        inputs = self.inputs(doc)
+        inputs = parse_inputs(self.err, doc, self.file)
         layers = self.layers(doc, [i.name for i in inputs])
         outputs = wiring.outputs(self.err, doc.get("outputs"), _kl(doc, "outputs"), layers)
         return ModelSpec(
@@ -148,55 +156,6 @@ class _Parser:
                 accepted="the path of a .npz file, relative to the model file",
             )
         return self.path.parent / w
-
-    def inputs(self, doc: dict) -> list[InputSpec]:
-        raw = doc.get("inputs")
-        if not isinstance(raw, dict) or not raw:
-            self.err(
-                f"bad 'inputs' {short(raw)}",
-                _kl(doc, "inputs"),
-                accepted="a mapping of each input name to {shape: [...], dtype: ...}",
-            )
-        return [self.one_input(name, spec, _kl(raw, name)) for name, spec in raw.items()]
-
-    def one_input(self, name: str, spec: Any, line: int | None) -> InputSpec:
-        check_name(name, self.file, line)
-        if not isinstance(spec, dict) or "shape" not in spec:
-            self.err(f"input '{name}' needs a shape", line, accepted="{shape: [...], dtype: ...}")
-        for key in spec:
-            if key not in ("shape", "dtype"):
-                self.err(
-                    f"input '{name}': unknown key {short(key)}",
-                    _kl(spec, key),
-                    accepted="shape, dtype",
-                )
-        shape = spec["shape"]
-        ok = isinstance(shape, list) and len(shape) <= MAX_RANK
-        ok = ok and all(d is None or (_is_int(d) and 0 < d <= MAX_DIM) for d in shape)
-        if not ok:
-            self.err(
-                f"input '{name}': bad shape {short(shape)}",
-                _kl(spec, "shape"),
-                accepted=f"a list of at most {MAX_RANK} positive integers (at most {MAX_DIM}) "
-                "or nulls, the batch axis excluded",
-            )
-        size = 1
-        for d in shape:
-            size *= d or 1
-        if size > MAX_ELEMENTS:
-            self.err(
-                f"input '{name}': shape {short(shape)} has {size} elements per batch item",
-                _kl(spec, "shape"),
-                accepted=f"at most {MAX_ELEMENTS} elements per batch item",
-            )
-        dtype = spec.get("dtype", "float32")
-        if not isinstance(dtype, str) or dtype not in INPUT_DTYPES:
-            self.err(
-                f"input '{name}': unknown dtype {short(dtype)}",
-                _kl(spec, "dtype"),
-                accepted=", ".join(INPUT_DTYPES),
-            )
-        return InputSpec(name, tuple(shape), dtype, line or 0)
 
     def layers(self, doc: dict, input_names: list[str]) -> list[LayerSpec]:
         raw = doc.get("layers")
@@ -320,41 +279,3 @@ class _Parser:
         except ValueError as e:
             self.err(f"{op.name}: {e}", line, name)
         return attrs
-
-
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
-
-
-def check_name(name: Any, file: str, line: int | None) -> None:
-    """Names reach generated code and ONNX: only letters, digits, '_', '.', '-'."""
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise TdcError(
-            f"bad name {short(name)}",
-            file=file,
-            line=line,
-            accepted="a letter or _ followed by up to 127 letters, digits, '_', '.', '-'",
-        )
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _kind(v: Any) -> str:
-    """What a YAML value is, for messages."""
-    if v is None:
-        return "empty"
-    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
-    kinds.update({list: "a list", dict: "a mapping"})
-    return next((k for t, k in kinds.items() if isinstance(v, t)), type(v).__name__)
-
-
-def _line(mapping: Any) -> int | None:
-    return getattr(mapping, "line", None)
-
-
-def _kl(mapping: Any, key: str) -> int | None:
-    lines = getattr(mapping, "key_lines", None)
-    if lines and key in lines:
-        return lines[key]
-    return getattr(mapping, "line", None)
