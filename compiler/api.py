@@ -27,12 +27,11 @@ class Compiled:
     def _to_onnx(self, graph: Graph) -> Any:
         from .backends.onnx import to_onnx
         from .errors import TdcError
-        from .streaming import layer_lines
 
         try:
             return to_onnx(graph)
         except TdcError as e:
-            line = layer_lines(self.spec).get(e.layer or "")
+            line = self.spec.layer_lines().get(e.layer or "")
             raise e.with_context(file=self.spec.file, line=line) from None
 
     def numpy_source(self) -> tuple[str, dict[str, np.ndarray]]:

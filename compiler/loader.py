@@ -69,6 +69,16 @@ class ModelSpec:
     #: Integer input -> the smallest ``input_dim`` of the Embeddings its ids reach.
     id_limits: dict[str, int] = field(default_factory=dict)
 
+    def layer_lines(self) -> dict[str, int]:
+        """The YAML line of every layer name (a wrapped layer: its wrapper's line)."""
+        where: dict[str, int] = {}
+        for lay in self.layers:
+            inner: LayerSpec | None = lay
+            while inner is not None:
+                where.setdefault(inner.name, lay.line)
+                inner = inner.inner
+        return where
+
     def layer(self, name: str) -> LayerSpec:
         return next(lay for lay in self.layers if lay.name == name)
 

@@ -26,12 +26,12 @@ def steps(compiled: Compiled, backend: str, xs: list[np.ndarray]) -> Iterator[di
         from .backends.onnx import session
 
         sess = session(compiled.step_onnx())
-        state = {f"state_in_{s.index}": np.zeros((batch, s.units), np.float32) for s in step.states}
+        state = step.zero_feeds(batch)
         outs = [o.name for o in sess.get_outputs()]
         for t in range(length):
             feeds = {n: x[:, t] for n, x in zip(in_names, xs, strict=True)}
             got = dict(zip(outs, sess.run(outs, {**feeds, **state}), strict=True))
-            state = {f"state_in_{s.index}": got[f"state_out_{s.index}"] for s in step.states}
+            state = {s.onnx_in: got[s.onnx_out] for s in step.states}
             yield {n: got[n] for n in names}
         return
     from .backends.numpy import load_module

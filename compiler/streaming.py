@@ -29,10 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .errors import TdcError
 from .ir import Graph, Node, Shape, Value
 from .registry import get_op
-from .stream_rules import ACCEPTED, RECURRENT, refuse, timed_attrs
+from .stream_rules import RECURRENT, refuse, timed_attrs
 
 TIMED, FOLDED, STATIC = "timed", "folded", "static"
 STATE_WHAT = ("h", "c")
@@ -49,7 +51,16 @@ class State:
 
     @property
     def key(self) -> str:
+        """Its key in the NumPy module's state dict."""
         return f"state_{self.index}"
+
+    @property
+    def onnx_in(self) -> str:
+        return f"state_in_{self.index}"
+
+    @property
+    def onnx_out(self) -> str:
+        return f"state_out_{self.index}"
 
 
 @dataclass
@@ -57,6 +68,10 @@ class StepGraph:
     graph: Graph  # inputs: model inputs less their time axis, then state_in_<k>
     states: list[State]  # outputs: the model's outputs, then state_out_<k>
     timed: list[bool]  # per model output: has a time axis (else: as if the sequence ended)
+
+    def zero_feeds(self, batch: int) -> dict[str, np.ndarray]:
+        """The ONNX step model's ``state_in_<k>`` before the first step: zeros."""
+        return {s.onnx_in: np.zeros((batch, s.units), np.float32) for s in self.states}
 
 
 class _Stepper:
@@ -83,10 +98,7 @@ class _Stepper:
         self._names_free()
         self.g.inputs += self.state_ins
         self.g.outputs = [self.map[id(v)] for v in self.src.outputs] + self.state_outs
-        self.g.output_names = [
-            *self.src.output_names,
-            *(f"state_out_{s.index}" for s in self.states),
-        ]
+        self.g.output_names = [*self.src.output_names, *(s.onnx_out for s in self.states)]
         timed = [self.kind[id(v)] == TIMED for v in self.src.outputs]
         return StepGraph(self.g, self.states, timed)
 
@@ -104,9 +116,6 @@ class _Stepper:
     def _bind(self, old: Value, new: Value, kind: str) -> None:
         self.map[id(old)], self.kind[id(old)] = new, kind
 
-    def _kind(self, old: Value) -> str:
-        return self.kind[id(old)]
-
     def _emit(
         self, op: str, inputs: list[Value], attrs: dict[str, Any], like: Node, weights: bool = True
     ) -> Node:
@@ -120,25 +129,21 @@ class _Stepper:
 
     # -- nodes ----------------------------------------------------------------------------
     def _visit(self, node: Node) -> None:
-        kinds = [self._kind(v) for v in node.inputs]
+        kinds = [self.kind[id(v)] for v in node.inputs]
         ins = [self.map[id(v)] for v in node.inputs]
         if node.op == "fold" and kinds[0] == TIMED:
             self._bind(node.output, ins[0], FOLDED)
         elif node.op == "unfold" and kinds[1] == TIMED:
             self._bind(node.output, ins[0], TIMED)
         elif node.op in RECURRENT and kinds[0] == TIMED:
-            self._recurrent(node, kinds, ins)
+            self._recurrent(node, ins)
         else:
             self._copy(node, kinds, ins)
 
     def _copy(self, node: Node, kinds: list[str], ins: list[Value]) -> None:
         present = set(kinds)
         if len(present) > 1:
-            raise TdcError(
-                f"{node.label or node.op} combines a sequence with values that have no time "
-                "axis, so it has no step form",
-                accepted=ACCEPTED,
-            )
+            raise refuse(node, "combines a sequence with values that have no time axis")
         kind = present.pop() if present else STATIC
         attrs = node.attrs
         if kind == TIMED:
@@ -147,7 +152,7 @@ class _Stepper:
         for old, v in zip(node.outputs, new.outputs, strict=True):
             self._bind(old, v, kind)
 
-    def _recurrent(self, node: Node, kinds: list[str], ins: list[Value]) -> None:
+    def _recurrent(self, node: Node, ins: list[Value]) -> None:
         a = node.attrs
         if (node.label or "").startswith("Bidirectional"):
             raise refuse(node, "reads the sequence backwards as well as forwards")
@@ -166,7 +171,7 @@ class _Stepper:
         for what in STATE_WHAT[:n_states]:
             state = State(len(self.states), node.layer, what, a["units"])
             self.states.append(state)
-            states.append(Value(f"state_in_{state.index}", (x.shape[0], a["units"])))
+            states.append(Value(state.onnx_in, (x.shape[0], a["units"])))
         self.state_ins += states
         attrs = {**a, "return_sequences": False, "return_state": True}
         new = self._emit(node.op, [seq, *mask, *states], attrs, node)
@@ -183,7 +188,7 @@ class _Stepper:
         """State names must not clash with the model's own input and output names."""
         taken = {v.name for v in self.src.inputs} | set(self.src.output_names)
         for s in self.states:
-            for name in (f"state_in_{s.index}", f"state_out_{s.index}"):
+            for name in (s.onnx_in, s.onnx_out):
                 if name in taken:
                     raise TdcError(
                         f"the name '{name}' is reserved for the streaming state",
@@ -192,23 +197,12 @@ class _Stepper:
                     )
 
 
-def layer_lines(spec: Any) -> dict[str, int]:
-    """YAML line of every layer name (wrapped layers too)."""
-    where: dict[str, int] = {}
-    for lay in spec.layers:
-        inner = lay
-        while inner is not None:
-            where.setdefault(inner.name, lay.line)
-            inner = inner.inner
-    return where
-
-
 def step_graph(compiled: Any) -> StepGraph:
     """The step form of a compiled model; a TdcError names the first layer without one."""
     from .passes import run_pipeline
 
     spec = compiled.spec
-    step = _Stepper(compiled.graph, layer_lines(spec), spec.file).build()
+    step = _Stepper(compiled.graph, spec.layer_lines(), spec.file).build()
     step.graph.verify()
     run_pipeline(step.graph)
     return step
