@@ -17,7 +17,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import yaml
 from compiler.api import compile_file
 from compiler.backends.numpy import load_module
 from compiler.backends.onnx import session
+from compiler.bench import interleaved
 
 #: onnxruntime intra-op threads, as in run.py: one, so that no idle worker thread spins
 #: through the next backend's timing on a small machine.
@@ -69,7 +69,7 @@ def _runners(compiled: Any, window: np.ndarray) -> dict[str, Callable[[], Any]]:
     module = load_module(*compiled.numpy_source())
     name = compiled.spec.inputs[0].name
     step = compiled.step()
-    zeros = {f"state_in_{s.index}": np.zeros((1, s.units), np.float32) for s in step.states}
+    zeros = step.zero_feeds(1)
     np_state = module.init_state(1)
     frame = window[:, -1]
     return {
@@ -81,22 +81,16 @@ def _runners(compiled: Any, window: np.ndarray) -> dict[str, Callable[[], Any]]:
 
 
 def measure(compiled: Any, length: int, rounds: int) -> dict[str, float]:
-    """Median seconds per call of each runner, interleaved round by round."""
+    """Median seconds per call of each runner, interleaved round by round (the order
+    rotating), after two warm-up rounds."""
     shape = (1, length, *compiled.spec.inputs[0].shape[1:])
     window = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     fns = _runners(compiled, window)
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for r in range(rounds + 2):
-        for key, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            if r >= 2:  # two warm-up rounds
-                times[key].append(time.perf_counter() - t0)
-        print(
-            f"\r  {compiled.spec.name} T={length}: round {r + 1}/{rounds + 2}",
-            end="",
-            file=sys.stderr,
-        )
+
+    def progress(what: str, done: float) -> None:
+        print(f"\r  {compiled.spec.name} T={length}: {what}", end="", file=sys.stderr)
+
+    times = interleaved(fns, rounds, 2, progress)
     print(file=sys.stderr)
     return {k: statistics.median(v) for k, v in times.items()}
 

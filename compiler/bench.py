@@ -224,7 +224,7 @@ def _runners(
     return out, missing
 
 
-def _interleaved(
+def interleaved(
     fns: dict[str, Callable[[], Any]], repeats: int, warmup: int, progress: Progress
 ) -> dict:
     """Seconds per call for each backend, ``repeats`` rounds after ``warmup`` rounds."""
@@ -267,7 +267,7 @@ def bench(
     compiled, proto, source, compile_s = _compile(Path(model_path))
     xs = seeded_inputs(compiled.spec, batch, time)
     runners, missing = _runners(compiled, proto, source, xs, backends, progress, ort_threads)
-    times = _interleaved({n: f for n, (f, _) in runners.items()}, repeats, warmup, progress)
+    times = interleaved({n: f for n, (f, _) in runners.items()}, repeats, warmup, progress)
     progress("done", 1.0)
     medians = {n: float(np.median(t)) for n, t in times.items()}
     ref = medians.get("keras")

@@ -169,14 +169,9 @@ def session(model: onnx.ModelProto, provider: str = "cpu", threads: int = 0) -> 
         return ort.InferenceSession(model.SerializeToString(), opts, providers=providers)
     # past protobuf's 2 GiB: load from a scratch model file plus external data (this moves
     # the large initializers of ``model`` out to that file)
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory(prefix="tdc-session-") as tmp:
-        text, data = onnx_save.serialise(model, "model.onnx.data", onnx_save.THRESHOLD)
-        (Path(tmp) / "model.onnx.data").write_bytes(data or b"")
-        (Path(tmp) / "model.onnx").write_bytes(text)
-        return ort.InferenceSession(str(Path(tmp) / "model.onnx"), opts, providers=providers)
+    text, data = onnx_save.serialise(model, "model.onnx.data", onnx_save.THRESHOLD)
+    with onnx_save.on_disk(text, data or b"", "model.onnx.data") as path:
+        return ort.InferenceSession(str(path), opts, providers=providers)
 
 
 def run(

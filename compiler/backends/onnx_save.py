@@ -11,6 +11,8 @@ written as two files: ``OUT.onnx`` with every large initializer marked external,
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import onnx
@@ -92,11 +94,19 @@ def write_onnx(model: onnx.ModelProto, output: Path, threshold: int = THRESHOLD)
     return [output, extra]
 
 
-def _check_files(text: bytes, data: bytes, data_name: str) -> None:
+@contextmanager
+def on_disk(text: bytes, data: bytes, data_name: str) -> Iterator[Path]:
+    """A scratch model file with its external data beside it (removed afterwards): how
+    the checker and onnxruntime take a model past protobuf's limit."""
     with tempfile.TemporaryDirectory(prefix="tdc-onnx-") as tmp:
         (Path(tmp) / data_name).write_bytes(data)
         path = Path(tmp) / "model.onnx"
         path.write_bytes(text)
+        yield path
+
+
+def _check_files(text: bytes, data: bytes, data_name: str) -> None:
+    with on_disk(text, data, data_name) as path:
         onnx.checker.check_model(str(path), full_check=True)
 
 
