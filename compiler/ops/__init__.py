@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     conv,
     conv_extra,
     core,
+    dot,
     embedding,
     merge,
     normalization,

@@ -11,6 +11,9 @@ attaches to an IR value (``b.mask`` / ``b.set_mask``); it is computed by ordinar
 * ``mask_ones``: an all-True mask for an unmasked input (Concatenate on the time axis);
 * ``mask_where``: ``where(mask[..., None], a, b)`` (Maximum / Minimum on masked inputs);
 * ``masked_mean``: GlobalAveragePooling1D over the valid steps only.
+
+How merge layers combine masks with these ops (``masked_extremum``, ``concat_mask``) is in
+``merge_masks.py``.
 """
 
 from __future__ import annotations
@@ -255,50 +258,3 @@ def masked_global_average(b: Builder, x: Value, keepdims: bool) -> list[Value] |
     if mask is None:
         return None
     return b.emit("masked_mean", [x, mask], {"keepdims": keepdims})
-
-
-def _fits_mask(b: Builder, inputs: list[Value], what: str, same: bool) -> None:
-    """Masked merges need masks of each input's shape less the last axis (and, when
-    ``same``, inputs of one shape)."""
-    for v in inputs:
-        m = b.mask(v)
-        bad = m is not None and tuple(m.shape) != tuple(v.shape[:-1])
-        if bad or (same and tuple(v.shape) != tuple(inputs[0].shape)):
-            shapes = ", ".join(shape_str(v.shape) for v in inputs)
-            raise TdcError(f"{what} on masked inputs {shapes} is not supported")
-
-
-def masked_extremum(b: Builder, kind: str, inputs: list[Value]) -> list[Value]:
-    """Keras's ``_apply_merge_op_and_or_mask``: left to right, a masked step of either
-    operand takes the other's value before the max/min; the output mask is the OR of the
-    masks while every input has one."""
-    _fits_mask(b, inputs, kind.capitalize(), same=True)
-    out, out_mask = inputs[0], b.mask(inputs[0])
-    for x in inputs[1:]:
-        mask = b.mask(x)
-        if mask is not None:
-            (x,) = b.emit("mask_where", [x, out, mask])
-        if out_mask is not None:
-            (out,) = b.emit("mask_where", [out, x, out_mask])
-        if mask is not None and out_mask is not None:
-            out_mask = b.mask_or([out_mask, mask])
-        else:
-            out_mask = None
-        (out,) = b.emit("merge", [out, x], {"kind": kind})
-    b.set_mask(out, out_mask)
-    return [out]
-
-
-def concat_mask(b: Builder, inputs: list[Value], axis: int) -> Value | None:
-    """Keras's ``Concatenate.compute_mask``: each mask (all-True for an unmasked input),
-    widened to its input's shape, is concatenated on ``axis`` and reduced with ``any`` over
-    the last axis. On the last axis that is the OR of the masks (all-True, i.e. no mask,
-    when an input has none); on an earlier axis the masks are concatenated."""
-    _fits_mask(b, inputs, "Concatenate", same=False)
-    masks = [b.mask(v) for v in inputs]
-    if axis == inputs[0].rank - 1:
-        return None if any(m is None for m in masks) else b.mask_or(masks)
-    full = []
-    for v, m in zip(inputs, masks, strict=True):
-        full.append(m if m is not None else b.emit("mask_ones", [v])[0])
-    return b.emit("concat", full, {"axis": axis})[0]

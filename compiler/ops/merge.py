@@ -1,8 +1,8 @@
-"""Merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)
-and RepeatVector.
+"""Merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate) and
+RepeatVector; Dot, which shares ``unify`` with them, lives in ``dot.py``.
 
 IR ops here: ``merge`` (elementwise, ``kind`` in add/subtract/multiply/average/maximum/
-minimum), ``concat``, ``dot`` and ``repeat``. Shapes follow Keras 3: an elementwise merge
+minimum), ``concat`` and ``repeat``. Shapes follow Keras 3: an elementwise merge
 of inputs of lower rank first inserts size-1 axes at axis 1, then broadcasts (a static 1
 stretches). Each input's null time axis has its own symbol ("T", "T2", ...); Keras checks
 their lengths only at run time, so a symbol meets another symbol or a static size freely,
@@ -15,18 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import TdcError
 from ..ir import Dim, Node, Shape, shape_str, static_size
-from ..params import REQUIRED, Param, boolean, integer
+from ..params import REQUIRED, Param, integer
 from ..registry import OpDef, register
 from .core import ones
-from .embedding import concat_mask, masked_extremum
+from .merge_masks import concat_mask, masked_extremum
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
     from ..ir import Value
     from ..lowering import Builder, LayerSpec
-
-#: Keras's backend.epsilon(): Dot(normalize=True) caps 1/||x|| at 1/EPSILON.
-EPSILON = 1e-7
 
 _NUMPY = {"add": "+", "subtract": "-", "multiply": "*", "average": "+"}
 _NUMPY_FN = {"maximum": "np.maximum", "minimum": "np.minimum"}
@@ -40,7 +37,8 @@ _ONNX = {
 }
 
 
-def _shapes(values: list[Value]) -> str:
+def shapes_str(values: list[Value]) -> str:
+    """The inputs' shapes for an error message, e.g. ``(N, 4) and (N, 5)``."""
     return " and ".join(shape_str(v.shape) for v in values)
 
 
@@ -55,7 +53,7 @@ def unify(a: Dim, b: Dim, values: list[Value], broadcast: bool) -> Dim:
         return a
     if isinstance(a, int) and isinstance(b, int):
         raise TdcError(
-            f"inputs have incompatible shapes {_shapes(values)}",
+            f"inputs have incompatible shapes {shapes_str(values)}",
             accepted="inputs of the same shape"
             + (" (or of size 1 on an axis)" if broadcast else ""),
         )
@@ -164,7 +162,7 @@ class Concatenate(OpDef):
             raise TdcError(f"Concatenate takes a list of at least 2 inputs, got {len(inputs)}")
         rank = inputs[0].rank
         if any(v.rank != rank for v in inputs):
-            raise TdcError(f"Concatenate needs inputs of one rank, got {_shapes(inputs)}")
+            raise TdcError(f"Concatenate needs inputs of one rank, got {shapes_str(inputs)}")
         axis = spec.attrs["axis"]
         if not -rank <= axis < rank or axis % rank == 0:
             raise TdcError(
@@ -204,90 +202,6 @@ def _dim_add(a: Dim, b: Dim) -> Dim:
     if isinstance(a, int) and isinstance(b, int):
         return a + b
     return f"{a}+{b}"
-
-
-@register("Dot")
-class Dot(OpDef):
-    params = {"axes": Param(REQUIRED, lambda v: _axes(v)), "normalize": Param(False, boolean)}
-    multi_input = True
-
-    def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
-        if len(inputs) != 2:
-            raise TdcError(f"Dot takes exactly 2 inputs, got {len(inputs)}")
-        x, y = inputs
-        if x.rank < 2 or y.rank < 2:
-            raise TdcError(f"Dot needs inputs of rank >= 2, got {_shapes(inputs)}")
-        raw = spec.attrs["axes"]
-        pair = (raw, raw) if isinstance(raw, int) else raw
-        axes = tuple(a % v.rank if a < 0 else a for a, v in zip(pair, inputs, strict=True))
-        if 0 in axes or axes[0] >= x.rank or axes[1] >= y.rank:
-            raise TdcError(
-                f"Dot axes {raw} do not fit inputs {_shapes(inputs)} (batch axis 0 excluded)"
-            )
-        return b.emit("dot", inputs, {"axes": axes, "normalize": spec.attrs["normalize"]})
-
-
-def _axes(v: Any) -> int | tuple[int, int]:
-    if isinstance(v, int) and not isinstance(v, bool):
-        return v
-    ok = isinstance(v, list | tuple) and len(v) == 2
-    if ok and all(isinstance(a, int) and not isinstance(a, bool) for a in v):
-        return (v[0], v[1])
-    raise ValueError("an integer axis or a list of two integer axes")
-
-
-@register("dot")
-class DotOp(OpDef):
-    """Keras batch_dot: contract x's axes[0] with y's axes[1] per sample; the result keeps
-    x's other axes then y's (batch once); two rank-2 inputs give (N, 1)."""
-
-    def infer(self, node: Node) -> list[tuple[Shape, str]]:
-        (x, y), (a0, a1) = node.inputs, node.attrs["axes"]
-        unify(x.shape[a0], y.shape[a1], node.inputs, False)
-        unify(x.shape[0], y.shape[0], node.inputs, False)
-        xs = [d for k, d in enumerate(x.shape) if k != a0]
-        ys = [d for k, d in enumerate(y.shape) if k not in (0, a1)]
-        out = xs + ys
-        return [((*out, 1) if len(out) == 1 else tuple(out), x.dtype)]
-
-    def equation(self, node: Node) -> str:
-        (x, y), (a0, a1) = node.inputs, node.attrs["axes"]
-        xl = "a" + "bcdefgh"[: x.rank - 1]
-        yl = "a" + "ijklmno"[: y.rank - 1]
-        yl = yl[:a1] + xl[a0] + yl[a1 + 1 :]
-        out = xl.replace(xl[a0], "") + yl[1:].replace(xl[a0], "")
-        return f"{xl},{yl}->{out}"
-
-    def onnx(self, g: OnnxBuilder, node: Node) -> None:
-        names = [g[v] for v in node.inputs]
-        if node.attrs["normalize"]:
-            names = [_l2_onnx(g, n, a) for n, a in zip(names, node.attrs["axes"], strict=True)]
-        y = g.op("Einsum", names, equation=self.equation(node))
-        if node.output.rank != len(self.equation(node).split("->")[1]):
-            y = g.op("Unsqueeze", [y, g.ints([1], "axes")])
-        g.set(node, y)
-
-    def numpy(self, node: Node) -> dict[str, Any]:
-        eq = self.equation(node)
-        return {
-            "equation": eq,
-            "axes": node.attrs["axes"],
-            "normalize": node.attrs["normalize"],
-            "inv_eps": 1.0 / EPSILON,
-            "expand": node.output.rank != len(eq.split("->")[1]),
-        }
-
-    def flops(self, node: Node) -> int:
-        (x, _), (a0, _) = node.inputs, node.attrs["axes"]
-        k = x.shape[a0] if isinstance(x.shape[a0], int) else 1
-        return 2 * k * (static_size(ones(node.output.shape)) or 1)
-
-
-def _l2_onnx(g: OnnxBuilder, x: str, axis: int) -> str:
-    """Keras ops.normalize(order=2): x * min(rsqrt(sum(x^2)), 1/epsilon)."""
-    sq = g.op("ReduceSum", [g.op("Mul", [x, x]), g.ints([axis], "axes")], keepdims=1)
-    inv = g.op("Reciprocal", [g.op("Sqrt", [sq])])
-    return g.op("Mul", [x, g.op("Min", [inv, g.const(1.0 / EPSILON, "inv_eps")])])
 
 
 @register("RepeatVector")

@@ -1,0 +1,65 @@
+"""How merge layers combine Keras masks, lowered to the mask IR ops of ``embedding.py``.
+
+``masked_extremum`` is Maximum / Minimum on masked inputs (``mask_where`` then ``merge``,
+the output mask the ``mask_or`` of the inputs' masks); ``concat_mask`` is the output mask
+of a masked Concatenate (``mask_or``, or ``mask_ones`` for an unmasked input and
+``concat`` on an earlier axis). Both refuse masks that do not fit their inputs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import TdcError
+from ..ir import shape_str
+
+if TYPE_CHECKING:
+    from ..ir import Value
+    from ..lowering import Builder
+
+
+def _fits_mask(b: Builder, inputs: list[Value], what: str, same: bool) -> None:
+    """Masked merges need masks of each input's shape less the last axis (and, when
+    ``same``, inputs of one shape)."""
+    for v in inputs:
+        m = b.mask(v)
+        bad = m is not None and tuple(m.shape) != tuple(v.shape[:-1])
+        if bad or (same and tuple(v.shape) != tuple(inputs[0].shape)):
+            shapes = ", ".join(shape_str(v.shape) for v in inputs)
+            raise TdcError(f"{what} on masked inputs {shapes} is not supported")
+
+
+def masked_extremum(b: Builder, kind: str, inputs: list[Value]) -> list[Value]:
+    """Keras's ``_apply_merge_op_and_or_mask``: left to right, a masked step of either
+    operand takes the other's value before the max/min; the output mask is the OR of the
+    masks while every input has one."""
+    _fits_mask(b, inputs, kind.capitalize(), same=True)
+    out, out_mask = inputs[0], b.mask(inputs[0])
+    for x in inputs[1:]:
+        mask = b.mask(x)
+        if mask is not None:
+            (x,) = b.emit("mask_where", [x, out, mask])
+        if out_mask is not None:
+            (out,) = b.emit("mask_where", [out, x, out_mask])
+        if mask is not None and out_mask is not None:
+            out_mask = b.mask_or([out_mask, mask])
+        else:
+            out_mask = None
+        (out,) = b.emit("merge", [out, x], {"kind": kind})
+    b.set_mask(out, out_mask)
+    return [out]
+
+
+def concat_mask(b: Builder, inputs: list[Value], axis: int) -> Value | None:
+    """Keras's ``Concatenate.compute_mask``: each mask (all-True for an unmasked input),
+    widened to its input's shape, is concatenated on ``axis`` and reduced with ``any`` over
+    the last axis. On the last axis that is the OR of the masks (all-True, i.e. no mask,
+    when an input has none); on an earlier axis the masks are concatenated."""
+    _fits_mask(b, inputs, "Concatenate", same=False)
+    masks = [b.mask(v) for v in inputs]
+    if axis == inputs[0].rank - 1:
+        return None if any(m is None for m in masks) else b.mask_or(masks)
+    full = []
+    for v, m in zip(inputs, masks, strict=True):
+        full.append(m if m is not None else b.emit("mask_ones", [v])[0])
+    return b.emit("concat", full, {"axis": axis})[0]
