@@ -7,7 +7,6 @@ bounded (``params.MAX_*``) so that an absurd model is refused before anything is
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,8 @@ class LayerSpec:
     line: int
     inputs: list[str] = field(default_factory=list)
     inner: LayerSpec | None = None
+    #: Bidirectional's explicit ``backward_layer`` (None: a mirrored copy of ``inner``).
+    backward: LayerSpec | None = None
 
     @property
     def label(self) -> str:
@@ -83,10 +84,12 @@ class ModelSpec:
         return next(lay for lay in self.layers if lay.name == name)
 
 
-def snake_case(name: str) -> str:
-    """Keras's default layer-name stem: ``Conv2D`` -> ``conv2d``, ``PReLU`` -> ``p_re_lu``."""
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
+def _several_outputs(spec: LayerSpec) -> bool:
+    """A wrapped layer with several outputs (return_state, or a Bidirectional with
+    merge_mode null or a return_state layer), which only Bidirectional takes."""
+    if spec.type == "Bidirectional" and spec.inner is not None:
+        return spec.attrs["merge_mode"] is None or _several_outputs(spec.inner)
+    return bool(spec.attrs.get("return_state"))
 
 
 def load_model(path: str | Path) -> ModelSpec:
@@ -207,22 +210,7 @@ class _Parser:
             if name in used:
                 self.err(f"duplicate name '{name}'", _kl(entry, "name"), accepted="unique names")
             used.add(name)
-        out: list[str] = []
-        counts: dict[str, int] = {}
-        for entry in raw:
-            name = entry.get("name")
-            if name is None:
-                typ = entry.get("type")
-                stem = snake_case(typ) if typ in layer_types() else "layer"
-                while True:
-                    k = counts.get(stem, 0)
-                    counts[stem] = k + 1
-                    name = stem if k == 0 else f"{stem}_{k}"
-                    if name not in used:
-                        break
-                used.add(name)
-            out.append(name)
-        return out
+        return wiring.default_names(raw, used, layer_types())
 
     def layer(self, entry: dict, name: str, top: bool) -> LayerSpec:
         line = _line(entry)
@@ -248,12 +236,18 @@ class _Parser:
                     accepted="layer: {type: ..., ...}",
                 )
             inner = self.layer(args["layer"], name, top=False)
-            if inner.attrs.get("return_state"):
+            if typ != "Bidirectional" and _several_outputs(inner):
                 self.err(
-                    f"{typ}: return_state: true on the wrapped layer is not supported", line, name
+                    f"{typ}: return_state: true on the wrapped layer is not supported (nor a "
+                    "wrapped Bidirectional with merge_mode: null: Keras needs one output here)",
+                    line,
+                    name,
                 )
         attrs = self.check_args(op, args, entry, name)
-        return LayerSpec(name, typ, args, attrs, line, inner=inner)
+        backward = None  # Bidirectional's backward_layer: a nested entry like layer:
+        if isinstance(attrs.get("backward_layer"), dict):
+            backward = self.layer(args["backward_layer"], name, top=False)
+        return LayerSpec(name, typ, args, attrs, line, inner=inner, backward=backward)
 
     def check_args(self, op: OpDef, args: dict, entry: dict, name: str) -> dict[str, Any]:
         line = _line(entry)

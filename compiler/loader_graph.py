@@ -9,6 +9,7 @@ reference. Only integer ids flow through ``Embedding`` (possibly inside
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -19,6 +20,34 @@ if TYPE_CHECKING:
 
 #: The parser's ``err(message, line, layer, **kw)``: raises a located ``TdcError``.
 Err = Callable[..., NoReturn]
+
+
+def snake_case(name: str) -> str:
+    """Keras's default layer-name stem: ``Conv2D`` -> ``conv2d``, ``PReLU`` -> ``p_re_lu``."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+def default_names(raw: list[dict], used: set[str], known: list[str]) -> list[str]:
+    """Each entry's ``name:``, or Keras's default for an unnamed one: the snake_case type
+    with ``_1``, ``_2``... appended as needed to avoid every name in ``used``."""
+    out: list[str] = []
+    counts: dict[str, int] = {}
+    for entry in raw:
+        name = entry.get("name")
+        if name is None:
+            typ = entry.get("type")
+            stem = snake_case(typ) if typ in known else "layer"
+            while True:
+                k = counts.get(stem, 0)
+                counts[stem] = k + 1
+                name = stem if k == 0 else f"{stem}_{k}"
+                if name not in used:
+                    break
+            used.add(name)
+        out.append(name)
+    return out
+
 
 REF_FORMS = "a name, or name:k (k >= 1) for output k of a multi-output layer"
 

@@ -146,12 +146,12 @@ REFUSALS = [
         "initial state h0",
     ),
     (
-        "bidirectional_return_state",
+        "time_distributed_return_state",
         {
-            "inputs": {"x": {"shape": [None, 3]}},
+            "inputs": {"x": {"shape": [None, None, 3]}},
             "layers": [
                 {
-                    "type": "Bidirectional",
+                    "type": "TimeDistributed",
                     "layer": {"type": "LSTM", "units": 2, "return_state": True},
                 }
             ],

@@ -24,23 +24,38 @@ def make_layer(keras: Any, spec: LayerSpec, name: str | None) -> Any:
     args = dict(spec.args)
     if spec.inner is not None:
         args["layer"] = make_layer(keras, spec.inner, None)
+    if spec.backward is not None:  # named so that its variable paths say the direction
+        args["backward_layer"] = make_layer(keras, spec.backward, f"backward_{spec.name}")
     if name is not None:
         args["name"] = name
     return getattr(keras.layers, spec.type)(**args)
 
 
-def variable_key(layer_name: str, path: str) -> str:
-    """``<layer>/<variable>``; Bidirectional layers add the direction."""
+def variable_key(layer_name: str, path: str, backward: frozenset[str] = frozenset()) -> str:
+    """``<layer>/<variable>``; Bidirectional layers add the direction (``backward``: names
+    of explicit backward layers, which need not start with ``backward_``)."""
     parts = path.split("/")
     # Paths start with the layer's own name (which may itself start with forward_),
     # except in a reloaded model, where they start inside the layer.
     inner = parts[1:-1] if parts[0] == layer_name else parts[:-1]
     direction = ""
-    if any(p.startswith("forward_") for p in inner):
+    if any(p in backward for p in inner):
+        direction = "backward/"
+    elif any(p.startswith("forward_") for p in inner):
         direction = "forward/"
     elif any(p.startswith("backward_") for p in inner):
         direction = "backward/"
     return f"{layer_name}/{direction}{parts[-1]}"
+
+
+def layer_variables(layer: Any) -> list[tuple[str, Any]]:
+    """(weights-file key, Keras variable) for every variable of a top-level layer."""
+    backward, sub = set(), layer
+    while sub is not None:  # through TimeDistributed down to a Bidirectional
+        if getattr(sub, "backward_layer", None) is not None:
+            backward.add(sub.backward_layer.name)
+        sub = getattr(sub, "layer", None)
+    return [(variable_key(layer.name, v.path, frozenset(backward)), v) for v in layer.weights]
 
 
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
@@ -82,8 +97,7 @@ def keras_model(
     ins = [tensors[i.name][0] for i in spec.inputs]
     model = keras.Model(ins, [pick(tensors, n) for n in names])
     for layer in layers:
-        for v in layer.weights:
-            key = variable_key(layer.name, v.path)
+        for key, v in layer_variables(layer):
             if key not in weights:
                 raise TdcError(f"no weight for Keras variable {key}")
             v.assign(weights[key])

@@ -1,15 +1,20 @@
 """Bidirectional: two recurrent nodes (forward, backward) and a merge of their outputs.
 
-Keras 3 semantics: the forward layer is a copy of the wrapped one, the backward layer a
-copy with ``go_backwards: true``; with ``return_sequences`` the backward output (in
-processing order) is flipped back along time, then both are merged (``concat`` on the
-last axis, ``sum``, ``mul`` or ``ave``). On a masked input the wrapped RNNs read the mask
-themselves; with ``return_sequences`` Keras forces ``zero_output_for_mask``, so the merged
-sequence is zeroed at masked steps (``mask_apply``; every merge of zeros is zero).
-Weights are keyed ``<layer>/forward/<var>`` and ``<layer>/backward/<var>``; the recurrent
-nodes keep the RNN op's own weight names.
+Keras 3 semantics: the forward layer is a copy of the wrapped one; the backward layer is
+``backward_layer:`` when given (a nested layer entry like ``layer:``) or else a copy of
+the wrapped one with ``go_backwards: true``. With ``return_sequences`` the backward output
+(in processing order) is flipped back along time, then both are merged (``concat`` on the
+last axis, ``sum``, ``mul`` or ``ave``), or, with ``merge_mode: null``, returned as two
+outputs ``[forward, backward]``. With ``return_state`` on the wrapped layer the final
+states follow: ``[output(s), *forward_states, *backward_states]`` (LSTM: h, c per
+direction; GRU and SimpleRNN: h); the backward states are those after reading the whole
+sequence from its end, i.e. after step 0. A model file names them ``<layer>:k``.
 
-IR ops added here: ``reverse_time`` (flip axis 1) and ``bidi_merge`` (attr ``mode``).
+On a masked input the wrapped RNNs read the mask themselves; with ``return_sequences``
+Keras forces ``zero_output_for_mask`` on both directions, so every sequence output is
+zeroed at masked steps (``mask_apply``; every merge of zeros is zero) and keeps the mask.
+Weights are keyed ``<layer>/forward/<var>`` and ``<layer>/backward/<var>``; the recurrent
+nodes keep the RNN op's own weight names. IR ops: ``bidirectional_ops``.
 """
 
 from __future__ import annotations
@@ -18,33 +23,37 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import TdcError
-from ..ir import Node, Shape, check_rank, shape_str, static_size
+from ..ir import check_rank
 from ..params import Param
 from ..registry import OpDef, WeightSpec, get_op, register
-from .activations import apply_fused
+from .bidirectional_ops import MERGE_MODES  # (importing it registers its IR ops)
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..backends.onnx import OnnxBuilder
     from ..ir import Value
     from ..lowering import Builder, LayerSpec
 
-#: The layers Bidirectional can wrap.
+#: The layers Bidirectional can wrap (and take as ``backward_layer``).
 WRAPPABLE = ("SimpleRNN", "LSTM", "GRU")
-MERGE_MODES = ("concat", "sum", "mul", "ave")
-INT64_MIN = -(2**63)
+#: Arguments the two directions must share (Keras checks these too).
+SHARED = ("return_sequences", "return_state")
+BACKWARD_FORM = "backward_layer: {type: LSTM | GRU | SimpleRNN, go_backwards: true, ...}"
 
 
-def merge_mode(v: Any) -> str:
+def merge_mode(v: Any) -> str | None:
     if v is None:
-        raise ValueError(
-            ", ".join(MERGE_MODES) + " (null, which returns the two directions as two "
-            "separate outputs, is not supported)"
-        )
+        return None
     if not isinstance(v, str) or v.lower() not in MERGE_MODES:
-        raise ValueError(", ".join(MERGE_MODES))
+        raise ValueError(", ".join(MERGE_MODES) + ", or null (two outputs: forward, backward)")
     return v.lower()
+
+
+def backward_layer(v: Any) -> Any:
+    """A nested layer entry (parsed and checked by the loader, like ``layer:``) or null."""
+    if v is not None and not isinstance(v, dict):
+        raise ValueError("null, or a nested layer entry: " + BACKWARD_FORM)
+    return v
 
 
 def _only_null(what: str) -> Any:
@@ -53,6 +62,68 @@ def _only_null(what: str) -> Any:
             raise ValueError(f"null ({what} is not supported yet)")
 
     return check
+
+
+def n_states(spec: LayerSpec) -> int:
+    """How many final states a wrapped RNN returns with ``return_state``."""
+    return 2 if spec.type == "LSTM" else 1
+
+
+def directions(spec: LayerSpec) -> tuple[LayerSpec, LayerSpec]:
+    """The forward and backward layer specs, checked against Keras's rules."""
+    fwd, bwd = spec.inner, spec.backward
+    assert fwd is not None
+    if fwd.type not in WRAPPABLE:
+        raise TdcError(
+            f"Bidirectional cannot wrap {fwd.label}: accepted are {', '.join(WRAPPABLE)}"
+        )
+    if fwd.attrs["go_backwards"] and bwd is None:
+        raise TdcError(
+            "Bidirectional: the wrapped layer must not set go_backwards: true (Keras "
+            "refuses it too: the backward copy already runs backwards)"
+        )
+    if fwd.attrs["go_backwards"]:  # Keras would run the two directions swapped
+        raise TdcError(
+            "Bidirectional: the wrapped layer must not set go_backwards: true (swapped "
+            "directions are not supported)",
+            accepted="go_backwards: true on backward_layer only",
+        )
+    if bwd is None:
+        return fwd, dataclasses.replace(fwd, attrs={**fwd.attrs, "go_backwards": True})
+    check_backward(fwd, bwd)
+    return fwd, bwd
+
+
+def check_backward(fwd: LayerSpec, bwd: LayerSpec) -> None:
+    """Keras's rules for an explicit ``backward_layer`` plus what its shapes need."""
+
+    def refuse(why: str, accepted: str) -> None:
+        raise TdcError(f"Bidirectional backward_layer: {why}", accepted=accepted)
+
+    if bwd.type not in WRAPPABLE:
+        refuse(f"cannot be {bwd.label}", BACKWARD_FORM)
+    if not bwd.attrs["go_backwards"]:
+        refuse(
+            "must set go_backwards: true (Keras requires the two directions to differ in "
+            "go_backwards, and the wrapped layer runs forwards)",
+            BACKWARD_FORM,
+        )
+    for key in SHARED:
+        if bwd.attrs[key] != fwd.attrs[key]:
+            want = str(fwd.attrs[key]).lower()
+            refuse(f"{key} must be {want} as on the wrapped layer", f"{key}: {want}")
+    if bwd.attrs["units"] != fwd.attrs["units"]:
+        refuse(
+            f"units {bwd.attrs['units']} differ from the wrapped layer's "
+            f"{fwd.attrs['units']} (Keras derives the output shapes from the forward layer)",
+            f"units: {fwd.attrs['units']}",
+        )
+    if fwd.attrs["return_state"] and n_states(fwd) != n_states(bwd):
+        refuse(
+            f"{bwd.type} returns {n_states(bwd)} state(s), the wrapped {fwd.type} "
+            f"{n_states(fwd)} (Keras cannot build that model)",
+            "with return_state: true, LSTM with LSTM, GRU or SimpleRNN with GRU or SimpleRNN",
+        )
 
 
 class _Prefixed:
@@ -75,103 +146,31 @@ class _Prefixed:
 
 @register("Bidirectional")
 class Bidirectional(OpDef):
-    """Runs the wrapped RNN over time both ways and merges the two results."""
+    """Runs the wrapped RNN over time both ways and merges (or returns) the two results."""
 
     params: dict = {
         "merge_mode": Param("concat", merge_mode),
-        "backward_layer": Param(None, _only_null("an explicit backward_layer")),
+        "backward_layer": Param(None, backward_layer),
         "weights": Param(None, _only_null("initial weights as a constructor argument")),
     }
     wrapper = True
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
-        inner = spec.inner
-        assert inner is not None
-        if inner.type not in WRAPPABLE:
-            raise TdcError(
-                f"Bidirectional cannot wrap {inner.label}: accepted are {', '.join(WRAPPABLE)}"
-            )
-        if inner.attrs["go_backwards"]:
-            raise TdcError(
-                "Bidirectional: the wrapped layer must not set go_backwards: true (Keras "
-                "refuses it too: the backward copy already runs backwards)"
-            )
+        fwd_spec, bwd_spec = directions(spec)
         check_rank(inputs[0], (3,), "Bidirectional")
-        op = get_op(inner.type)
-        fwd = op.lower(cast("Builder", _Prefixed(b, "forward/")), inner, inputs)[0]
-        back = dataclasses.replace(inner, attrs={**inner.attrs, "go_backwards": True})
-        bwd = op.lower(cast("Builder", _Prefixed(b, "backward/")), back, inputs)[0]
-        if not inner.attrs["return_sequences"]:
-            return b.emit("bidi_merge", [fwd, bwd], {"mode": spec.attrs["merge_mode"]})
-        (bwd,) = b.emit("reverse_time", [bwd])
-        (y,) = b.emit("bidi_merge", [fwd, bwd], {"mode": spec.attrs["merge_mode"]})
+        fwd = self.direction(b, fwd_spec, "forward/", inputs)
+        bwd = self.direction(b, bwd_spec, "backward/", inputs)
+        y, y_rev, states = fwd[0], bwd[0], [*fwd[1:], *bwd[1:]]
+        sequences = fwd_spec.attrs["return_sequences"]
+        if sequences:
+            (y_rev,) = b.emit("reverse_time", [y_rev])
+        mode = spec.attrs["merge_mode"]
+        outs = [y, y_rev] if mode is None else b.emit("bidi_merge", [y, y_rev], {"mode": mode})
         mask = b.mask(inputs[0]) if hasattr(b, "mask") else None
-        if mask is not None:  # Keras forces zero_output_for_mask on both directions
-            (y,) = b.emit("mask_apply", [y, mask])
-        return [y]
+        if sequences and mask is not None:  # Keras forces zero_output_for_mask on both
+            outs = [b.emit("mask_apply", [o, mask])[0] for o in outs]
+        return [*outs, *states]
 
-
-@register("reverse_time")
-class ReverseTime(OpDef):
-    """Flip axis 1 (time): (N, T, ...) -> (N, T, ...) with step T-1 first."""
-
-    def infer(self, node: Node) -> list[tuple[Shape, str]]:
-        x = node.inputs[0]
-        if x.rank < 2:
-            raise TdcError(f"reverse_time needs rank >= 2, got {shape_str(x.shape)}")
-        return [(x.shape, x.dtype)]
-
-    def onnx(self, g: OnnxBuilder, node: Node) -> None:
-        starts, ends = g.ints([-1], "starts"), g.ints([INT64_MIN], "ends")
-        args = [g[node.inputs[0]], starts, ends, g.ints([1], "axes"), g.ints([-1], "steps")]
-        g.set(node, apply_fused(g, node, g.op("Slice", args)))
-
-
-@register("bidi_merge")
-class BidiMerge(OpDef):
-    """Merge the forward and backward outputs: ``mode`` concat (last axis), sum, mul, ave."""
-
-    def infer(self, node: Node) -> list[tuple[Shape, str]]:
-        a, b = node.inputs
-        mode = node.attrs["mode"]
-        if mode not in MERGE_MODES:
-            raise TdcError(f"bidi_merge: unknown mode {mode!r}")
-        if a.rank != b.rank or a.shape[:-1] != b.shape[:-1]:
-            raise TdcError(f"bidi_merge: shapes {shape_str(a.shape)} and {shape_str(b.shape)}")
-        if mode == "concat":
-            last = a.shape[-1], b.shape[-1]
-            if not all(isinstance(d, int) for d in last):
-                raise TdcError(f"bidi_merge concat needs a static last axis, got {last}")
-            return [((*a.shape[:-1], int(last[0]) + int(last[1])), a.dtype)]
-        if a.shape != b.shape:
-            raise TdcError(f"bidi_merge: shapes {shape_str(a.shape)} and {shape_str(b.shape)}")
-        return [(a.shape, a.dtype)]
-
-    def onnx(self, g: OnnxBuilder, node: Node) -> None:
-        a, b = (g[v] for v in node.inputs)
-        mode = node.attrs["mode"]
-        if mode == "concat":
-            y = g.op("Concat", [a, b], axis=-1)
-        elif mode == "sum":
-            y = g.op("Add", [a, b])
-        elif mode == "mul":
-            y = g.op("Mul", [a, b])
-        else:
-            y = g.op("Div", [g.op("Add", [a, b]), g.const(2.0, "two")])
-        g.set(node, apply_fused(g, node, y))
-
-    def numpy(self, node: Node) -> dict[str, Any]:
-        exprs = {
-            "concat": "np.concatenate([x0, x1], axis=-1)",
-            "sum": "x0 + x1",
-            "mul": "x0 * x1",
-            "ave": "(x0 + x1) / np.float32(2)",
-        }
-        return {"mode": node.attrs["mode"], "expr": exprs[node.attrs["mode"]]}
-
-    def flops(self, node: Node) -> int:
-        if node.attrs["mode"] == "concat":
-            return 0
-        dims = [d if isinstance(d, int) else 1 for d in node.output.shape]
-        per = 2 if node.attrs["mode"] == "ave" else 1
-        return per * (static_size(tuple(dims)) or 0)
+    def direction(self, b: Builder, spec: LayerSpec, prefix: str, ins: list[Value]) -> list[Value]:
+        """Lower one direction's RNN with its weights read under ``<layer>/<prefix>``."""
+        return get_op(spec.type).lower(cast("Builder", _Prefixed(b, prefix)), spec, ins)
