@@ -170,6 +170,27 @@ def test_nan_input_rnn(tmp_path, layer, opts):
     _assert_like_keras(tmp_path, spec, [x])
 
 
+@pytest.mark.parametrize("layer", ["LSTM", "GRU"])
+@pytest.mark.parametrize("embedded", [False, True])
+def test_nan_guard_only_where_a_nan_can_arrive(tmp_path, layer, embedded):
+    """An RNN reading an Embedding lookup (weights are finite: the weights file refuses
+    NaN) gets no NaN guard, as nothing could trip it; a float input keeps it. The outputs
+    follow Keras either way."""
+    rnn = {"type": layer, "units": 2, "return_sequences": True}
+    if embedded:
+        emb = {"type": "Embedding", "input_dim": 6, "output_dim": 3, "mask_zero": True}
+        spec = model([None], emb, rnn, dtype="int32")
+        xs = [np.array([[1, 2, 3, 4], [5, 0, 2, 1], [3, 3, 5, 0]], np.int32)]
+    else:
+        spec = model([None, 3], rnn)
+        xs = [np.random.default_rng(8).normal(0.0, 1.0, (3, 4, 3)).astype(np.float32)]
+    compiled = compile_with_random_weights(tmp_path, spec)
+    kinds = [n.op_type for n in compiled.onnx().graph.node]
+    assert ("IsNaN" in kinds) != embedded, kinds
+    ref = run_keras(keras_model(compiled.spec, compiled.weights), xs)
+    assert_matches(compiled.graph.output_names, ref, backend_outputs(compiled, xs))
+
+
 # -- ONNX external data ---------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from onnx import TensorProto
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
-    from ..ir import Node
+    from ..ir import Node, Value
 
 #: Keras activation -> (ONNX RNN activation, alpha, beta) with exactly Keras's formula.
 ONNX_RNN_ACTS: dict[str, tuple[str, float | None, float | None]] = {
@@ -116,6 +116,21 @@ def _nan_steps(g: OnnxBuilder, x: str, init: list[str]) -> tuple[str, str]:
     return poisoned, ever
 
 
+#: IR ops whose output holds only values of their first input, moved, or zeros.
+_SELECTING = frozenset({"mask_apply", "reverse_time", "transpose", "reshape", "identity"})
+
+
+def nan_free(v: Value) -> bool:
+    """True when ``v`` provably holds no NaN: an Embedding lookup (weights are finite, the
+    weights file refuses anything else), seen through ops that only move, select or zero
+    values and fuse no activation. The NaN guard of :func:`_nan_steps` is then left out:
+    there is nothing for it to find."""
+    node = v.producer
+    while node is not None and node.op in _SELECTING and "activation" not in node.attrs:
+        node = node.inputs[0].producer
+    return node is not None and node.op == "Embedding" and "activation" not in node.attrs
+
+
 def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> list[str]:
     """Emit the nodes of one recurrent layer; returns its output names (output, states...)."""
     x = g.op("Transpose", [g[node.inputs[0]]], perm=[1, 0, 2])
@@ -133,12 +148,14 @@ def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> list[str]:
         attrs["linear_before_reset"] = int(node.attrs["reset_after"])
     n_states = 2 if op == "LSTM" and node.attrs.get("return_state") else 1
     y, *finals = g.op(op, inputs, n_out=1 + n_states, **attrs)
-    poisoned, ever = _nan_steps(g, x, init)
-    nan = g.const(np.float32(np.nan), "nan")
-    states = [g.op("Where", [ever, nan, g.op("Squeeze", [s, g.ints([0], "axes")])]) for s in finals]
+    guard = None if not init and nan_free(node.inputs[0]) else _nan_steps(g, x, init)
+    nan = g.const(np.float32(np.nan), "nan") if guard else ""
+    states = [g.op("Squeeze", [s, g.ints([0], "axes")]) for s in finals]
+    if guard:
+        states = [g.op("Where", [guard[1], nan, s]) for s in states]
     if node.attrs["return_sequences"]:
         seq = g.op("Squeeze", [y, g.ints([1], "axes")])  # (T, N, units)
-        seq = g.op("Where", [poisoned, nan, seq])
+        seq = g.op("Where", [guard[0], nan, seq]) if guard else seq
         out = g.op("Transpose", [seq], perm=[1, 0, 2])
     else:  # a distinct name, so the output and the state can be graph outputs both
         out = g.op("Identity", [states[0]]) if node.attrs.get("return_state") else states[0]
