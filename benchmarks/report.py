@@ -83,6 +83,8 @@ def table(rows: list[dict[str, Any]], peak: float) -> str:
     notes = {r.note for row in rows for r in row.values() if hasattr(r, "note") and r.note}
     for note in sorted(notes):
         lines.append(f"Keras-ONNX: {note}")
+    details = {r.detail for row in rows for r in row.values() if getattr(r, "detail", "")}
+    lines += [f"Keras-ONNX: {d}" for d in sorted(details)]
     lines.append(
         "ms = median latency per batch; /s = samples per second at that latency; ratios are "
         "latency ratios (lower = tdc faster);\nGF/s = model FLOPs per batch / tdc-ONNX median "

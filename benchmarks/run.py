@@ -40,10 +40,10 @@ def write(tmp: Path, model: dict) -> Path:
     return path
 
 
-def measure(tmp: Path, quick: bool, repeats: int, ort_threads: int) -> list[dict[str, Any]]:
+def measure(tmp: Path, args: argparse.Namespace, repeats: int) -> list[dict[str, Any]]:
     """Each suite model timed interleaved on every backend, with a progress bar on stderr."""
     rows = []
-    models = suite(quick)
+    models = suite(args.quick)
     bar = Bar(len(models))
     for i, (model, batch, length) in enumerate(models):
         name = model["name"]
@@ -52,7 +52,14 @@ def measure(tmp: Path, quick: bool, repeats: int, ort_threads: int) -> list[dict
             bar.show(i, name, what, done)
 
         results = bench(
-            write(tmp, model), batch, length, repeats, 2, progress=progress, ort_threads=ort_threads
+            write(tmp, model),
+            batch,
+            length,
+            repeats,
+            2,
+            progress=progress,
+            ort_threads=args.ort_threads,
+            keras_export=args.keras_export,
         )
         rows.append(
             {"name": name, "batch": batch, "time": length} | {r.backend: r for r in results}
@@ -98,11 +105,18 @@ def main(argv: list[str] | None = None) -> None:
         help="onnxruntime intra-op threads (0: its default, one per core, whose idle threads "
         "spin after each run and take the CPU from the backend timed next)",
     )
+    ap.add_argument(
+        "--keras-export",
+        choices=("auto", "tensorflow", "jax"),
+        default="auto",
+        help="how Keras-ONNX is exported: Keras with TensorFlow (tf2onnx, in a child process) "
+        "or with JAX (jax2onnx); auto takes TensorFlow when it is installed",
+    )
     args = ap.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 15)
     with tempfile.TemporaryDirectory(prefix="tdc-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        rows = measure(tmp, args.quick, repeats, args.ort_threads)
+        rows = measure(tmp, args, repeats)
         peak = machine_peak()
         depth = 100
         compile_s = compile_time(tmp, depth)

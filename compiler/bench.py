@@ -2,8 +2,9 @@
 
 The model is compiled once; every backend is prepared once (an onnxruntime CPU session,
 the generated NumPy module loaded in memory, a jitted Keras call, and for ``keras-onnx``
-Keras's own ``model.export(format="onnx")`` run on an onnxruntime session with the same
-options as tdc's) and warmed up. The measurement is interleaved: each round runs every
+Keras's own ``model.export(format="onnx")`` (``keras_export``: through TensorFlow when it
+is installed) run on an onnxruntime session with the same options as tdc's) and warmed
+up (``bench_runners``). The measurement is interleaved: each round runs every
 backend once in turn (the order rotating from round to round), so background load
 affects all backends alike. A backend that cannot be prepared (``keras-onnx`` without
 the exporter Keras needs) gets a row saying why instead of timings.
@@ -20,7 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from . import bench_runners as br
 from .errors import TdcError
+from .keras_export import LABELS as EXPORT_LABELS
+from .keras_export import Unavailable, pick_route
 
 BACKENDS = ("onnx", "numpy", "keras", "keras-onnx")
 LABELS = {
@@ -46,6 +50,7 @@ class Result:
     repeats: int
     flops: int = 0  # floating-point operations of one batch (model FLOPs, not the backend's)
     note: str = ""  # why a backend has no timings ("n/a (...)")
+    detail: str = ""  # how the backend ran (keras-onnx: the export route)
 
     @property
     def gflops_per_s(self) -> float:
@@ -62,85 +67,6 @@ def parse_backends(text: str) -> list[str]:
             f"--backend {text}: unknown or repeated backend", accepted=",".join(BACKENDS)
         )
     return chosen
-
-
-def _onnx_runner(
-    compiled: Any, proto: Any, xs: list[np.ndarray], threads: int
-) -> Callable[[], Any]:
-    from .backends.onnx import session
-
-    sess = session(proto, "cpu", threads)
-    names = [o.name for o in sess.get_outputs()]
-    feeds = {i.name: x for i, x in zip(compiled.spec.inputs, xs, strict=True)}
-    return lambda: sess.run(names, feeds)
-
-
-def _numpy_runner(source: tuple[str, dict], xs: list[np.ndarray]) -> Callable[[], Any]:
-    from .backends.numpy import load_module
-
-    model = load_module(*source)
-    return lambda: model.predict(*xs)
-
-
-def _keras_runner(compiled: Any, xs: list[np.ndarray]) -> Callable[[], Any]:
-    """A jitted, stateless Keras forward pass (inference mode) that blocks until ready."""
-    from .backends.keras import keras_model
-
-    model = keras_model(compiled.spec, compiled.weights)
-    import jax
-
-    trainable = [v.value for v in model.trainable_variables]
-    frozen = [v.value for v in model.non_trainable_variables]
-
-    @jax.jit
-    def forward(tv: Any, ntv: Any, inputs: Any) -> Any:
-        return model.stateless_call(tv, ntv, inputs, training=False)[0]
-
-    inputs = xs if len(xs) > 1 else xs[0]
-    return lambda: jax.block_until_ready(forward(trainable, frozen, inputs))
-
-
-def _keras_onnx_runner(compiled: Any, xs: list[np.ndarray], threads: int) -> Callable[[], Any]:
-    """Keras's own ONNX export of the oracle's model, on tdc's onnxruntime session options."""
-    import tempfile
-
-    import onnx
-
-    from .backends.keras import keras_model
-    from .backends.onnx import session
-
-    model = keras_model(compiled.spec, compiled.weights)
-    import keras
-
-    specs = [keras.InputSpec(shape=x.shape, dtype=str(x.dtype)) for x in xs]
-    try:
-        with tempfile.TemporaryDirectory(prefix="tdc-keras-onnx-") as tmp:
-            path = Path(tmp) / "keras.onnx"
-            signature = specs if len(specs) == 1 else [specs]  # fixed shapes: batch and time
-            model.export(str(path), format="onnx", verbose=False, input_signature=signature)
-            proto = onnx.load(str(path))
-    except ImportError as e:
-        text = str(e)
-        missing = text.split("pip install ")[-1].strip("`. ") if "pip install" in text else text
-        raise Unavailable(f"n/a (Keras's ONNX export needs {missing})") from e
-    except Exception as e:  # any exporter failure: report it and time the other backends
-        raise Unavailable(f"n/a (export failed: {str(e).splitlines()[0][:80]})") from e
-    sess = session(proto, "cpu", threads)
-    names = [o.name for o in sess.get_outputs()]
-    kinds = {"tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(float)": np.float32}
-    feeds = {
-        i.name: x.astype(kinds.get(i.type, x.dtype))
-        for i, x in zip(sess.get_inputs(), xs, strict=True)
-    }
-    try:
-        sess.run(names, feeds)
-    except Exception as e:  # the exported model does not run on onnxruntime
-        raise Unavailable(f"n/a (onnxruntime rejects the export: {str(e)[-80:]})") from e
-    return lambda: sess.run(names, feeds)
-
-
-class Unavailable(Exception):
-    """A backend that cannot be prepared here; the message says why."""
 
 
 def model_flops(spec: Any, batch: int, time: int) -> int:
@@ -193,22 +119,32 @@ def _compile(model_path: Path) -> tuple[Any, Any, tuple[str, dict], float]:
     return compiled, proto, source, _time.perf_counter() - start
 
 
+@dataclass(frozen=True)
+class Setup:
+    """What every backend is prepared from: the compiled model, its inputs and the knobs."""
+
+    model_path: Path
+    compiled: Any
+    proto: Any  # tdc's ONNX model
+    source: tuple[str, dict]  # tdc's NumPy module: source and weights
+    xs: list[np.ndarray]
+    ort_threads: int = 0  # onnxruntime intra-op threads (0: its default)
+    keras_export: str = "auto"  # the route of Keras's ONNX export (keras_export.ROUTES)
+
+
 def _runners(
-    compiled: Any,
-    proto: Any,
-    source: tuple[str, dict],
-    xs: list[np.ndarray],
-    backends: list[str],
-    progress: Progress,
-    ort_threads: int = 0,
+    setup: Setup, backends: list[str], progress: Progress
 ) -> tuple[dict[str, tuple[Callable[[], Any], float]], dict[str, str]]:
     """Each backend's zero-argument call and the seconds it took to prepare it; and the
     backends that could not be prepared, with the reason."""
+    s = setup
     makers = {
-        "onnx": lambda: _onnx_runner(compiled, proto, xs, ort_threads),
-        "numpy": lambda: _numpy_runner(source, xs),
-        "keras": lambda: _keras_runner(compiled, xs),
-        "keras-onnx": lambda: _keras_onnx_runner(compiled, xs, ort_threads),
+        "onnx": lambda: br.onnx_runner(s.compiled, s.proto, s.xs, s.ort_threads),
+        "numpy": lambda: br.numpy_runner(s.source, s.xs),
+        "keras": lambda: br.keras_runner(s.compiled, s.xs),
+        "keras-onnx": lambda: br.keras_onnx_runner(
+            s.model_path, s.compiled, s.xs, s.ort_threads, s.keras_export
+        ),
     }
     out, missing = {}, {}
     for k, name in enumerate(backends):
@@ -251,10 +187,12 @@ def bench(
     backends: list[str] | None = None,
     progress: Progress | None = None,
     ort_threads: int = 0,
+    keras_export: str = "auto",
 ) -> list[Result]:
     """Compile ``model_path`` once and time each backend on the same seeded inputs.
 
     ``ort_threads``: onnxruntime's intra-op threads (0: its default, one per core).
+    ``keras_export``: how ``keras-onnx`` is exported (``auto``, ``tensorflow``, ``jax``).
     """
     from .verify import seeded_inputs
 
@@ -266,7 +204,8 @@ def bench(
     progress("compiling", 0.0)
     compiled, proto, source, compile_s = _compile(Path(model_path))
     xs = seeded_inputs(compiled.spec, batch, time)
-    runners, missing = _runners(compiled, proto, source, xs, backends, progress, ort_threads)
+    setup = Setup(Path(model_path), compiled, proto, source, xs, ort_threads, keras_export)
+    runners, missing = _runners(setup, backends, progress)
     times = interleaved({n: f for n, (f, _) in runners.items()}, repeats, warmup, progress)
     progress("done", 1.0)
     medians = {n: float(np.median(t)) for n, t in times.items()}
@@ -289,10 +228,17 @@ def bench(
             samples_per_s=batch / medians[n] if medians[n] > 0 else float("inf"),
             ratio=medians[n] / ref if ref else None,
             setup_s=runners[n][1],
+            detail=_detail(n, keras_export),
             **common,
         )
         for n in backends
     ]
+
+
+def _detail(backend: str, keras_export: str) -> str:
+    if backend != "keras-onnx":
+        return ""
+    return f"Keras's model.export(format='onnx') via {EXPORT_LABELS[pick_route(keras_export)]}"
 
 
 def format_results(results: list[Result]) -> str:
@@ -320,4 +266,5 @@ def format_results(results: list[Result]) -> str:
             "vs keras = median latency / Keras median latency (lower is faster); "
             "GFLOP/s = model FLOPs / median latency"
         )
+    lines += [f"{LABELS[r.backend]}: {r.detail}" for r in results if r.detail]
     return "\n".join(lines)

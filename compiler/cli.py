@@ -233,9 +233,19 @@ Examples:
     "--backend",
     default="onnx,numpy,keras",
     show_default=True,
-    help="Comma-separated backends to time: onnx, numpy, keras.",
+    help="Comma-separated backends to time: onnx, numpy, keras, keras-onnx.",
 )
-def bench(model: Path, batch: int, length: int, repeats: int, warmup: int, backend: str) -> None:
+@click.option(
+    "--keras-export",
+    type=click.Choice(["auto", "tensorflow", "jax"]),
+    default="auto",
+    show_default=True,
+    help="How keras-onnx is exported: Keras with TensorFlow (tf2onnx) or with JAX "
+    "(jax2onnx); auto takes TensorFlow when it is installed.",
+)
+def bench(
+    model: Path, batch: int, length: int, repeats: int, warmup: int, backend: str, keras_export: str
+) -> None:
     """Latency and throughput of each backend against Keras (JAX, jitted), side by side.
 
     Compiles MODEL once, prepares every backend once, then runs interleaved rounds (each
@@ -245,7 +255,8 @@ def bench(model: Path, batch: int, length: int, repeats: int, warmup: int, backe
     from .bench import bench as run_bench
     from .bench import format_results, parse_backends
 
-    results = run_bench(model, batch, length, repeats, warmup, parse_backends(backend))
+    chosen = parse_backends(backend)
+    results = run_bench(model, batch, length, repeats, warmup, chosen, keras_export=keras_export)
     click.echo(format_results(results))
 
 
