@@ -3,7 +3,8 @@ model-file document and the weights.
 
 ``Converter`` walks the graph's operations in order: inputs (dtype checked), each layer's
 ``get_config()`` reduced to the arguments tdc accepts and that differ from the default
-(nested ``layer:`` of wrappers included), the wiring of each call, the outputs, and every
+(nested ``layer:`` of wrappers included), the wiring of each call (inputs, then an RNN's
+``initial_state`` tensors; read in ``import_call.py``), the outputs, and every
 variable under its weights-file key. Mask-computing ops Keras inserts itself are skipped.
 Every problem is collected in ``problems`` instead of raised, so all are reported at once.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .import_call import read_call
 from .import_config import (
     dtype_name as _dtype_name,
 )
@@ -124,22 +126,11 @@ class Converter:
         return typ in self.types and getattr(self.keras.layers, typ, None) is cls
 
     def wiring(self, op: Any, node: Any) -> list[str]:
-        flat = self.keras.tree.flatten(node.arguments.args)
-        inputs = [t for t in flat if hasattr(t, "_keras_history")]
-        if len(inputs) != len(flat):
-            self.refuse(op.name, type(op).__name__, "called with non-tensor arguments")
-        kwargs = {
-            k: v
-            for k, v in node.arguments.kwargs.items()
-            if v is not None and k != "training" and not (k == "mask" and self.implicit(v))
-        }
-        if kwargs:
-            self.refuse(op.name, type(op).__name__, f"called with {', '.join(sorted(kwargs))}")
-        names = []
-        for t in inputs:
-            src, index = _producer(t)
-            names.append(src.name if index == 0 else f"{src.name}:{index}")  # output k: name:k
-        return names
+        """The layer's ``inputs:``: its input tensors, then any initial states."""
+        call = read_call(self.keras, op, node, self.implicit)
+        for why in call.problems:
+            self.refuse(op.name, type(op).__name__, why)
+        return call.refs()
 
     def implicit(self, mask: Any) -> bool:
         """A mask Keras derived by itself from a Masking or Embedding(mask_zero) input."""
