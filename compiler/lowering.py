@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .errors import TdcError
-from .ir import Graph, Node, Shape, Value
+from .ir import Graph, Node, Shape, Value, shape_str
 from .loader import LayerSpec, ModelSpec, split_ref
 from .params import check_size
 from .registry import WeightSpec, get_op
@@ -28,6 +28,8 @@ _MERGE_OR = "Add Subtract Average Maximum Minimum Multiply"
 #: (Concatenate, Maximum, Minimum: "custom" in their ops; Dot drops the mask as Keras's
 #: ``Dot.compute_mask`` returns None; Softmax refuses a masked input in its ``lower``.)
 _UNSUPPORTED = "Softmax MultiHeadAttention GroupedQueryAttention"
+#: Layers that read their input's mask one step at a time (Keras's RNN loop).
+_STEP_READERS = frozenset({"SimpleRNN", "LSTM", "GRU", "Bidirectional"})
 KERAS_MASK_FLOW: dict[str, str] = {
     # the wrapped RNNs read the mask themselves; the output keeps it with return_sequences
     "Bidirectional": "sequence",
@@ -46,12 +48,30 @@ class Builder:
         self.source = WeightSource(spec.weights, spec.seed)
         self.layer: LayerSpec | None = None
         self.values: dict[str, list[Value]] = {}
-        #: id(value) -> its Keras mask: a bool value of shape (N, T) (True: a valid step).
+        #: id(value) -> its Keras mask: a bool value, usually of shape (N, T) (True: a
+        #: valid step), in general the leading axes of the value; see ``mask``.
         self.masks: dict[int, Value] = {}
+        #: id(wide mask) -> its (N, T) step mask; id(step mask) -> the wide mask.
+        self.step_masks: dict[int, Value] = {}
+        self.wide_of: dict[int, Value] = {}
+
+    def keras_mask(self, value: Value) -> Value | None:
+        """The Keras mask attached to ``value`` exactly as Keras has it, if any."""
+        return self.masks.get(id(value))
 
     def mask(self, value: Value) -> Value | None:
-        """The Keras mask attached to ``value``, if any."""
-        return self.masks.get(id(value))
+        """The mask as a layer that reads it sees it: the Keras mask, except where it is
+        *wide*: TimeDistributed keeps its input's mask, so a wrapped layer that consumes
+        the masked axis (a character RNN over (N, W, C, F)) leaves an (N, W, C) mask on an
+        (N, W, F) output. Keras's RNN loop masks a step when all of ``mask[:, t]`` is
+        False, so the (N, W) step mask is ``any`` over the last axis (built once)."""
+        m = self.masks.get(id(value))
+        if m is None or not wide_mask(value, m) or not step_reducible(value, m):
+            return m
+        if id(m) not in self.step_masks:
+            (step,) = self.emit("mask_ne", [m], {"value": False, "reduce": True})
+            self.step_masks[id(m)], self.wide_of[id(step)] = step, m
+        return self.step_masks[id(m)]
 
     def set_mask(self, value: Value, mask: Value | None) -> None:
         if mask is not None:
@@ -90,9 +110,27 @@ class Builder:
         several = op.multi_input or getattr(op, "initial_state_inputs", False)
         if not several and len(inputs) != 1:
             raise TdcError(f"{spec.type} takes exactly one input, got {len(inputs)}")
+        self.check_mask(spec, inputs)
         outputs = op.lower(self, spec, inputs)
         self.flow_mask(spec.type, op.mask_flow, inputs, outputs)
+        if spec.type in _STEP_READERS:  # an RNN's sequence keeps the Keras mask itself
+            for out in outputs:
+                wide = self.wide_of.get(id(self.masks.get(id(out))))
+                if wide is not None:
+                    self.masks[id(out)] = wide
         return outputs
+
+    def check_mask(self, spec: LayerSpec, inputs: list[Value]) -> None:
+        """Refuse a layer that would read a mask that does not fit its input, where
+        Keras fails too (broadcast errors) or reads it in a way not compiled."""
+        why = mask_misfit(self, spec, inputs)
+        if why:
+            raise TdcError(
+                f"{spec.type} {why}",
+                accepted="masks of an input's (batch, time) axes; a mask TimeDistributed "
+                "keeps from (batch, time, steps) read by SimpleRNN, LSTM, GRU, Bidirectional, "
+                "merges and layers that pass it on",
+            )
 
     def flow_mask(self, kind: str, flow: str, inputs: list[Value], outputs: list[Value]) -> None:
         """Attach the output mask Keras would compute for layer type ``kind``: the first
@@ -101,7 +139,7 @@ class Builder:
         did it)."""
         if flow == "auto":
             flow = KERAS_MASK_FLOW.get(kind, "drop")
-        masks = [self.mask(v) for v in inputs]
+        masks = [self.keras_mask(v) for v in inputs]
         if flow in ("custom", "drop") or all(m is None for m in masks):
             return
         if flow == "unsupported":
@@ -116,7 +154,7 @@ class Builder:
         elif flow != "propagate":
             raise AssertionError(f"unknown mask flow {flow!r}")
         for out in outputs:
-            if self.mask(out) is None:
+            if self.keras_mask(out) is None:
                 self.set_mask(out, mask)
 
     def mask_or(self, masks: list[Value | None]) -> Value:
@@ -161,6 +199,48 @@ class Builder:
         if kind == "linear":
             return x
         return self.emit("act", [x], {"kind": kind, **params})[0]
+
+
+def wide_mask(value: Value, mask: Value) -> bool:
+    """Whether ``mask`` is not the leading axes of ``value`` (see ``Builder.mask``)."""
+    lead = tuple(value.shape[: mask.rank])
+    return not (mask.rank < value.rank and tuple(mask.shape) == lead)
+
+
+def step_reducible(value: Value, mask: Value) -> bool:
+    """An (N, T, C) mask on an (N, T, F) value: Keras's RNN loop reads it as any over C."""
+    return mask.rank == value.rank == 3 and tuple(mask.shape[:2]) == tuple(value.shape[:2])
+
+
+def mask_misfit(b: Builder, spec: LayerSpec, inputs: list[Value]) -> str | None:
+    """Why ``spec`` cannot read its inputs' masks as Keras does (None: it can)."""
+    kind, x = spec.type, inputs[0]
+    masks = [b.keras_mask(v) for v in inputs]
+    m = masks[0]
+    if m is not None:
+        seen = f"reads a mask of shape {shape_str(m.shape)} on its {shape_str(x.shape)} input"
+        if kind == "GlobalAveragePooling1D" and tuple(m.shape) != tuple(x.shape[:2]):
+            return f"{seen} (Keras fails on it too)"
+        if kind in _STEP_READERS and len(inputs) == 1 and x.rank == 3:
+            step = b.mask(x)
+            if step is None or tuple(step.shape) != tuple(x.shape[:2]):
+                return f"{seen}, not one of its (batch, time) axes"
+            inner = [spec.inner, spec.backward] if kind == "Bidirectional" else [spec]
+            if wide_mask(x, m) and any(s is not None and s.attrs.get("unroll") for s in inner):
+                return f"with unroll: true {seen} (Keras fails on it too)"
+    wide = [v for v, w in zip(inputs, masks, strict=True) if w is not None and wide_mask(v, w)]
+    present = [w for w in masks if w is not None]
+    if wide and KERAS_MASK_FLOW.get(kind) == "merge_or":  # Keras ORs the masks as they are
+        if any(w.rank != present[0].rank or w.shape[2:] != present[0].shape[2:] for w in present):
+            return "on masks of different shapes (Keras fails on them too)"
+    if wide and kind in ("Maximum", "Minimum", "Multiply"):  # these read the masks
+        return "on an input whose mask does not fit it (Keras fails on it too)"
+    if wide and kind == "Concatenate":
+        same = all(w is not None and w.shape == masks[0].shape for w in masks)
+        last = spec.attrs.get("axis", -1) % x.rank == x.rank - 1
+        if not all(step_reducible(v, b.keras_mask(v)) for v in wide) or not (last or same):
+            return "on an input whose mask does not fit it, other than on the last axis"
+    return None
 
 
 def input_shapes(inputs: list[Any]) -> list[Shape]:

@@ -1,7 +1,8 @@
 """Embedding, Masking and the IR ops that compute and consume Keras masks.
 
-A Keras mask is a bool value of shape (N, T) (True: a valid step) that the Builder
-attaches to an IR value (``b.mask`` / ``b.set_mask``); it is computed by ordinary IR ops:
+A Keras mask is a bool value of shape (N, T) (True: a valid step; in general the value's
+leading axes, see ``Builder.mask``) that the Builder attaches to an IR value (``b.mask`` /
+``b.set_mask``); it is computed by ordinary IR ops:
 
 * ``Embedding``: gather rows of ``embeddings`` by integer ids (the mask, with
   ``mask_zero``, is ``mask_ne(ids)`` with ``value`` 0);
@@ -119,13 +120,16 @@ class Masking(OpDef):
 
 
 def _literal(node: Node) -> str:
-    """The compared value as a NumPy literal of the input's dtype."""
-    return f"np.{node.inputs[0].dtype}({node.attrs['value']!r})"
+    """The compared value as a NumPy literal of the input's dtype (``np.bool_`` for a bool
+    mask: ``np.bool`` is missing from NumPy 1.x)."""
+    dtype = node.inputs[0].dtype
+    return f"np.{'bool_' if dtype == 'bool' else dtype}({node.attrs['value']!r})"
 
 
 @register("mask_ne")
 class MaskNotEqual(OpDef):
-    """``x != value``, reduced with ``any`` over the last axis when ``reduce``."""
+    """``x != value``, reduced with ``any`` over the last axis when ``reduce`` (on a bool
+    mask with ``value`` False: the step mask ``any(mask, -1)``, see ``Builder.mask``)."""
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x = node.inputs[0]
@@ -133,8 +137,11 @@ class MaskNotEqual(OpDef):
 
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
         x = node.inputs[0]
-        value = g.const(node.attrs["value"], "mask_value", np.dtype(x.dtype))
-        ne = g.op("Not", [g.op("Equal", [g[x], value])])
+        if x.dtype == "bool" and not node.attrs["value"]:
+            ne = g[x] if node.attrs["reduce"] else g.op("Identity", [g[x]])
+        else:
+            value = g.const(node.attrs["value"], "mask_value", np.dtype(x.dtype))
+            ne = g.op("Not", [g.op("Equal", [g[x], value])])
         if node.attrs["reduce"]:
             hits = g.op("Cast", [ne], to=TensorProto.FLOAT)
             any_hit = g.op("ReduceMax", [hits], axes=[-1], keepdims=0)
@@ -155,7 +162,8 @@ def _check_mask(x: Value, mask: Value, what: str) -> None:
 
 @register("mask_apply")
 class MaskApply(OpDef):
-    """Zero the masked steps: ``where(mask[..., None], x, 0)`` with an (N, T) mask."""
+    """Zero the masked steps: ``where(mask[..., None], x, fill)`` with an (N, T) mask
+    (attr ``fill``, default 0; Multiply fills 1)."""
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x, mask = node.inputs
@@ -166,8 +174,12 @@ class MaskApply(OpDef):
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
         x, mask = node.inputs
         keep = g.op("Unsqueeze", [g[mask], g.ints([-1], "axes")])
-        zero = g.const(0, "zero", np.dtype(x.dtype))
-        g.set(node, g.op("Where", [keep, g[x], zero]))
+        fill = node.attrs.get("fill", 0)
+        value = g.const(fill, "fill" if fill else "zero", np.dtype(x.dtype))
+        g.set(node, g.op("Where", [keep, g[x], value]))
+
+    def numpy(self, node: Node) -> dict[str, Any]:
+        return {"fill": float(node.attrs.get("fill", 0))}
 
 
 @register("mask_or")

@@ -1,4 +1,15 @@
-"""TimeDistributed: ``fold`` (N, T, *S) -> (N*T, *S), the wrapped layer, ``unfold`` back."""
+"""TimeDistributed: ``fold`` (N, T, *S) -> (N*T, *S), the wrapped layer, ``unfold`` back.
+
+Masks, as in Keras 3 (whose TimeDistributed calls the wrapped layer on each step ``i``
+with ``mask[:, i]``): the input's mask (N, T, *M) is folded with the input, so the
+wrapped layer sees an (N*T, *M) mask (Embedding(mask_zero) over (N, W, C) ids gives a
+character RNN its (N*W, C) mask; an all-padding word is a fully masked sequence, whose
+RNN output is the zero initial state). The output keeps the input's mask unchanged, whatever
+the wrapped layer did to the masked axes: a character RNN's (N, W, F) output carries the
+(N, W, C) mask, which a following RNN reads as "a word is masked when all its characters
+are" (``Builder.mask``). A mask the wrapped layer makes itself (Masking, Embedding) is
+dropped, as in Keras.
+"""
 
 from __future__ import annotations
 
@@ -32,18 +43,32 @@ class TimeDistributed(OpDef):
             )
         assert spec.inner is not None
         (folded,) = b.emit("fold", [x])
+        mask = b.keras_mask(x)
+        if mask is not None:
+            b.set_mask(folded, fold_mask(b, mask))
         outs = b.lower(spec.inner, [folded])
         return [b.emit("unfold", [o, x])[0] for o in outs]
 
 
+def fold_mask(b: Builder, mask: Value) -> Value:
+    """The wrapped layer's mask: ``mask`` (N, T, *M) folded to (N*T, *M)."""
+    if mask.rank < 2:
+        raise TdcError(
+            f"TimeDistributed got a mask of shape {shape_str(mask.shape)}; Keras needs it "
+            "to be at least (batch, time) (a nested TimeDistributed on a (batch, time) mask)",
+            accepted="a mask of at least the input's (batch, time) axes",
+        )
+    return b.emit("fold", [mask])[0]
+
+
 @register("fold")
 class Fold(OpDef):
-    """Merge batch and time: (N, T, *S) -> (N*T, *S)."""
+    """Merge batch and time: (N, T, *S) -> (N*T, *S) (also a (N, T) mask -> (N*T,))."""
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x = node.inputs[0]
-        if x.rank < 3:
-            raise TdcError(f"fold needs rank >= 3, got {shape_str(x.shape)}")
+        if x.rank < 2:
+            raise TdcError(f"fold needs rank >= 2, got {shape_str(x.shape)}")
         return [((dim_mul(x.shape[0], x.shape[1]), *x.shape[2:]), x.dtype)]
 
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
