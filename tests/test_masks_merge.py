@@ -1,4 +1,4 @@
-"""Keras masks through Concatenate, Dot, Maximum / Minimum and Softmax (ONNX and NumPy
+"""Keras masks through Concatenate, Dot, Maximum / Minimum, Multiply and Softmax (ONNX and NumPy
 against live Keras).
 
 Keras facts compiled here (keras/src/layers/merging, keras/src/layers/activations):
@@ -10,6 +10,8 @@ Keras facts compiled here (keras/src/layers/merging, keras/src/layers/activation
 * ``Dot.compute_mask`` returns None: the mask is dropped;
 * ``Maximum`` / ``Minimum`` (``_apply_merge_op_and_or_mask``): a masked step takes the
   other operand's value before the max / min;
+* ``Multiply``: a masked step of an input counts as 1; when every input has a mask the
+  product is zeroed where none is valid (the output mask, their OR);
 * ``Softmax`` broadcasts its mask against the input's trailing axes, which a (batch, time)
   mask on a (batch, time, features) input does not fit: refused.
 
@@ -134,6 +136,20 @@ def test_dot_drops_the_mask(tmp_path, tail):
 @pytest.mark.parametrize("tail", [LSTM, GAP], ids=["lstm", "gap"])
 def test_extremum_takes_the_other_value(tmp_path, kind, masks, tail):
     run(tmp_path, two({"type": kind}, tail, masks=masks, time=7), [IDS, OTHER])
+
+
+@pytest.mark.parametrize("masks", MASKS, ids=MASK_IDS)
+@pytest.mark.parametrize("tail", [[], [LSTM], [GAP]], ids=["out", "lstm", "gap"])
+def test_multiply_counts_masked_steps_as_one(tmp_path, masks, tail):
+    run(tmp_path, two({"type": "Multiply"}, *tail, masks=masks, time=7), [IDS, OTHER])
+
+
+def test_multiply_three_inputs(tmp_path):
+    m = two({"type": "Multiply"}, time=7)
+    m["inputs"]["c"] = {"shape": [7], "dtype": "int32"}
+    m["layers"].insert(2, emb("ec", "c", mask_zero=False))
+    m["layers"][3]["inputs"].append("ec")
+    run(tmp_path, m, [IDS, OTHER, np.roll(IDS, 3, axis=1)])
 
 
 def test_maximum_three_inputs(tmp_path):

@@ -18,7 +18,7 @@ from ..ir import Dim, Node, Shape, shape_str, static_size
 from ..params import REQUIRED, Param, integer
 from ..registry import OpDef, register
 from .core import ones
-from .merge_masks import concat_mask, masked_extremum
+from .merge_masks import concat_mask, masked_extremum, masked_product
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
@@ -83,6 +83,8 @@ class _Merge(OpDef):
         self.check_inputs(inputs)
         if self.kind in ("maximum", "minimum") and any(b.mask(v) is not None for v in inputs):
             return masked_extremum(b, self.kind, inputs)
+        if self.kind == "multiply" and any(b.mask(v) is not None for v in inputs):
+            return masked_product(b, inputs)
         return b.emit("merge", inputs, {"kind": self.kind})
 
 

@@ -1,7 +1,8 @@
 """How merge layers combine Keras masks, lowered to the mask IR ops of ``embedding.py``.
 
 ``masked_extremum`` is Maximum / Minimum on masked inputs (``mask_where`` then ``merge``,
-the output mask the ``mask_or`` of the inputs' masks); ``concat_mask`` is the output mask
+the output mask the ``mask_or`` of the inputs' masks); ``masked_product`` is Multiply
+(masked steps as 1, then zeroed where no input is valid); ``concat_mask`` is the output mask
 of a masked Concatenate (``mask_or``, or ``mask_ones`` for an unmasked input and
 ``concat`` on an earlier axis). Both refuse masks that do not fit their inputs.
 """
@@ -48,6 +49,24 @@ def masked_extremum(b: Builder, kind: str, inputs: list[Value]) -> list[Value]:
         (out,) = b.emit("merge", [out, x], {"kind": kind})
     b.set_mask(out, out_mask)
     return [out]
+
+
+def masked_product(b: Builder, inputs: list[Value]) -> list[Value]:
+    """Keras's ``Multiply._merge_function``: a masked step of an input counts as 1; while
+    every input has a mask, the product is zeroed where none of them is valid, and that
+    OR of the masks is the output mask."""
+    _fits_mask(b, inputs, "Multiply", same=True)
+    masks = [b.mask(v) for v in inputs]
+    terms = [
+        x if m is None else b.emit("mask_apply", [x, m], {"fill": 1.0})[0]
+        for x, m in zip(inputs, masks, strict=True)
+    ]
+    (y,) = b.emit("merge", terms, {"kind": "multiply"})
+    if all(m is not None for m in masks):
+        out_mask = b.mask_or(masks)
+        (y,) = b.emit("mask_apply", [y, out_mask])
+        b.set_mask(y, out_mask)
+    return [y]
 
 
 def concat_mask(b: Builder, inputs: list[Value], axis: int) -> Value | None:
