@@ -18,7 +18,7 @@ from .keras_export import Unavailable
 def onnx_runner(compiled: Any, proto: Any, xs: list[np.ndarray], threads: int) -> Callable[[], Any]:
     from .backends.onnx import session
 
-    sess = session(proto, "cpu", threads)
+    sess = session(proto, "cpu", threads, spinning=False)
     names = [o.name for o in sess.get_outputs()]
     feeds = {i.name: x for i, x in zip(compiled.spec.inputs, xs, strict=True)}
     return lambda: sess.run(names, feeds)
@@ -56,7 +56,7 @@ def keras_onnx_runner(
     from .backends.onnx import session
     from .keras_export import export
 
-    sess = session(export(model_path, compiled, xs, via), "cpu", threads)
+    sess = session(export(model_path, compiled, xs, via), "cpu", threads, spinning=False)
     names = [o.name for o in sess.get_outputs()]
     kinds = {"tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(float)": np.float32}
     feeds = {

@@ -138,3 +138,34 @@ def test_keras_export_via_tensorflow_matches_tdc(tmp_path):
     a = ours.run(None, {"x": xs[0]})[0]
     b = theirs.run(None, {theirs.get_inputs()[0].name: xs[0]})[0]
     np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_benchmark_sessions_do_not_spin(tmp_path, monkeypatch):
+    """The benchmark's onnxruntime sessions leave the CPU to the backend timed next (idle
+    workers do not busy-wait); a session opened for ``tdc run`` keeps onnxruntime's default."""
+    import compiler.backends.onnx as backend
+    from compiler.api import compile_file
+    from compiler.bench_runners import onnx_runner
+    from compiler.verify import seeded_inputs
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    compiled = compile_file(path)
+    proto = compiled.onnx()
+    key = "session.intra_op.allow_spinning"
+    opened = []
+    real = backend.session
+
+    def spy(*args, **kwargs):
+        sess = real(*args, **kwargs)
+        opened.append(sess.get_session_options())
+        return sess
+
+    monkeypatch.setattr(backend, "session", spy)
+    onnx_runner(compiled, proto, seeded_inputs(compiled.spec, 2, 3), 0)()
+    assert [o.get_session_config_entry(key) for o in opened] == ["0"]
+    default = real(proto, "cpu").get_session_options()
+    try:
+        assert default.get_session_config_entry(key) != "0"
+    except RuntimeError:  # no entry at all: onnxruntime's default (spinning)
+        pass

@@ -143,9 +143,13 @@ def check(model: onnx.ModelProto) -> None:
     onnx.checker.check_model(model, full_check=True)
 
 
-def session(model: onnx.ModelProto, provider: str = "cpu", threads: int = 0) -> Any:
+def session(
+    model: onnx.ModelProto, provider: str = "cpu", threads: int = 0, spinning: bool = True
+) -> Any:
     """An onnxruntime session; ``provider`` is cpu, cuda or auto; ``threads`` the intra-op
-    threads (0: onnxruntime's default, one per physical core)."""
+    threads (0: onnxruntime's default, one per physical core). ``spinning=False`` stops idle
+    intra-op threads from busy-waiting after a run, which would take the CPU from whatever
+    runs next (the benchmark's other backends)."""
     import onnxruntime as ort
 
     from ..errors import TdcError
@@ -163,6 +167,8 @@ def session(model: onnx.ModelProto, provider: str = "cpu", threads: int = 0) -> 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     opts.intra_op_num_threads = threads
+    if not spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     from . import onnx_save
 
     if onnx_save.initializer_bytes(model) <= onnx_save.THRESHOLD:
