@@ -190,11 +190,15 @@ def onnx_ops(tmp_path, m: dict) -> list[str]:
     return [n.op_type for n in compile_file(write_model(tmp_path, m)).onnx().graph.node]
 
 
-def test_masked_rnn_is_a_scan_unmasked_stays_native(tmp_path):
+def test_masked_rnn_runs_its_valid_steps_on_the_native_op(tmp_path):
+    """A masked RNN is the native op over each sample's valid steps (moved to the front,
+    ``sequence_lens``); only activations the native op lacks take the Scan form."""
     masked = onnx_ops(tmp_path, model([None], emb(), rnn("LSTM"), dtype="int32"))
-    assert "Scan" in masked and "LSTM" not in masked
+    assert "LSTM" in masked and "TopK" in masked and "Scan" not in masked
     plain = onnx_ops(tmp_path, model([None], emb(False), rnn("LSTM"), dtype="int32"))
-    assert "LSTM" in plain and "Scan" not in plain
+    assert "LSTM" in plain and "Scan" not in plain and "TopK" not in plain
+    odd = {**rnn("LSTM"), "activation": "softplus"}
+    assert "Scan" in onnx_ops(tmp_path, model([None], emb(), odd, dtype="int32"))
 
 
 def test_unused_mask_is_removed(tmp_path):

@@ -191,6 +191,22 @@ def test_nan_guard_only_where_a_nan_can_arrive(tmp_path, layer, embedded):
     assert_matches(compiled.graph.output_names, ref, backend_outputs(compiled, xs))
 
 
+@pytest.mark.parametrize("layer", ["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("opts", [{"return_sequences": True}, {"go_backwards": True}, {}])
+def test_nan_input_masked_rnn(tmp_path, layer, opts):
+    """With a mask the RNN runs over each sample's valid steps: a NaN in a valid step
+    poisons the state from there on, as in Keras, whichever steps are masked around it."""
+    x = np.random.default_rng(9).normal(0.0, 1.0, (4, 6, 3)).astype(np.float32)
+    x[0, 1] = 0.0  # masked, then a NaN at a later valid step
+    x[0, 3, 1] = np.nan
+    x[1, 4:] = 0.0  # a NaN before the trailing padding
+    x[1, 2, 0] = np.nan
+    x[2] = 0.0  # every step masked
+    x[3, 0, 2] = np.nan  # a NaN at the first step, nothing masked
+    spec = model([None, 3], {"type": "Masking"}, {"type": layer, "units": 2, **opts})
+    _assert_like_keras(tmp_path, spec, [x])
+
+
 # -- ONNX external data ---------------------------------------------------------------------------
 
 

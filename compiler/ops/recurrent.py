@@ -8,8 +8,9 @@ templates use Keras's order directly. Node attrs: ``units``, ``act`` (Keras's
 then (``masked``) the Keras (N, T) bool mask: a masked step keeps the previous state and
 repeats the previous output, then optionally the initial states (h, or h, c for LSTM).
 Outputs: the output, then with ``return_state`` the final h (and c), like Keras. ONNX uses
-the native op when it can (no mask, activations it has); otherwise a Scan loop with the
-cell written out (``recurrent_masked``). ``act`` is deliberately not called
+the native op when it has the activations (a masked layer with each sample's valid steps
+moved to the front, ``recurrent_compact``); otherwise a Scan loop with the cell written
+out (``recurrent_masked``). ``act`` is deliberately not called
 ``activation``: that attr name means an activation fused after the op.
 """
 
@@ -22,6 +23,7 @@ from ..ir import Node, Shape, check_rank, shape_str
 from ..params import Param, boolean
 from ..registry import OpDef, WeightSpec, register
 from .activations import apply_fused, numpy_call
+from .recurrent_compact import lower_onnx_compacted
 from .recurrent_masked import lower_onnx_scan
 from .recurrent_onnx import RNN_ACTIVATIONS, lower_onnx
 from .recurrent_params import rnn_params as _params
@@ -124,15 +126,17 @@ class _Recurrent(OpDef):
         return [y if node.attrs["return_sequences"] else state, *extra]
 
     def native_onnx(self, node: Node) -> bool:
-        """ONNX's own RNN/LSTM/GRU op applies these activations exactly (and there is no mask)."""
+        """ONNX's own RNN/LSTM/GRU op applies these activations exactly."""
         kinds = {node.attrs["act"], node.attrs.get("recurrent_act", "tanh")}
-        return not node.attrs.get("masked") and kinds <= set(RNN_ACTIVATIONS)
+        return kinds <= set(RNN_ACTIVATIONS)
 
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
-        if self.native_onnx(node):
-            outs = lower_onnx(g, node, self.onnx_op)
-        else:  # a Scan loop (native ops only skip post-padding and have fixed activations)
+        if not self.native_onnx(node):  # a Scan loop with the cell written out
             outs = lower_onnx_scan(g, node, self.onnx_op)
+        elif node.attrs.get("masked"):  # the valid steps moved to the front
+            outs = lower_onnx_compacted(g, node, self.onnx_op)
+        else:
+            outs = lower_onnx(g, node, self.onnx_op)
         g.set(node, apply_fused(g, node, outs[0]))
         for k, name in enumerate(outs[1:], start=1):
             g.set(node, name, k)

@@ -79,7 +79,7 @@ def onnx_weights(node: Node, op: str) -> list[np.ndarray]:
     return [np.ascontiguousarray(a, dtype=np.float32) for a in out]
 
 
-def _kinds(node: Node, op: str) -> list[str]:
+def gate_kinds(node: Node, op: str) -> list[str]:
     """Activation per ONNX slot: RNN [f]; LSTM [f, g, h]; GRU [f, g]."""
     act = node.attrs["act"]
     if op == "RNN":
@@ -88,14 +88,14 @@ def _kinds(node: Node, op: str) -> list[str]:
     return [rec, act, act] if op == "LSTM" else [rec, act]
 
 
-def _initial_states(g: OnnxBuilder, node: Node) -> list[str]:
+def initial_states(g: OnnxBuilder, node: Node) -> list[str]:
     """The initial states given to the layer, with ONNX's direction axis: (1, N, units)."""
     n_init = len(node.inputs) - 1 - int(node.attrs.get("masked", False))
     states = node.inputs[len(node.inputs) - n_init :] if n_init else []
     return [g.op("Unsqueeze", [g[s], g.ints([0], "axes")]) for s in states]
 
 
-def _nan_steps(g: OnnxBuilder, x: str, init: list[str]) -> tuple[str, str]:
+def nan_steps(g: OnnxBuilder, x: str, init: list[str]) -> tuple[str, str]:
     """Where Keras's state is NaN and ONNX's native ops would not say so.
 
     A NaN in a step's input (or in an initial state) makes Keras's state NaN from that
@@ -123,12 +123,31 @@ _SELECTING = frozenset({"mask_apply", "reverse_time", "transpose", "reshape", "i
 def nan_free(v: Value) -> bool:
     """True when ``v`` provably holds no NaN: an Embedding lookup (weights are finite, the
     weights file refuses anything else), seen through ops that only move, select or zero
-    values and fuse no activation. The NaN guard of :func:`_nan_steps` is then left out:
+    values and fuse no activation. The NaN guard of :func:`nan_steps` is then left out:
     there is nothing for it to find."""
     node = v.producer
     while node is not None and node.op in _SELECTING and "activation" not in node.attrs:
         node = node.inputs[0].producer
     return node is not None and node.op == "Embedding" and "activation" not in node.attrs
+
+
+def native_op(
+    g: OnnxBuilder, node: Node, op: str, x: str, lens: str = ""
+) -> tuple[str, list[str], list[str]]:
+    """ONNX's own RNN / LSTM / GRU over the time-major ``x`` (``lens``: its optional
+    ``sequence_lens``): returns (Y, final states, the initial states given to it)."""
+    names = ("W", "R", "B")
+    weights = [g.const(a, n) for a, n in zip(onnx_weights(node, op), names, strict=False)]
+    inputs = [x, *weights]
+    init = initial_states(g, node)
+    if init or lens:  # B and sequence_lens are optional inputs: "" when absent
+        inputs += [""] * (4 - len(inputs)) + [lens] + init
+    attrs = {"hidden_size": node.attrs["units"], **activation_attrs(gate_kinds(node, op))}
+    if op == "GRU":
+        attrs["linear_before_reset"] = int(node.attrs["reset_after"])
+    n_states = 2 if op == "LSTM" and node.attrs.get("return_state") else 1
+    y, *finals = g.op(op, inputs, n_out=1 + n_states, **attrs)
+    return y, finals, init
 
 
 def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> list[str]:
@@ -137,18 +156,8 @@ def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> list[str]:
     if node.attrs["go_backwards"]:
         ends = g.ints([INT64_MIN], "ends")
         x = g.op("Slice", [x, g.ints([-1], "starts"), ends, g.ints([0], "axes"), g.ints([-1])])
-    names = ("W", "R", "B")
-    weights = [g.const(a, n) for a, n in zip(onnx_weights(node, op), names, strict=False)]
-    inputs = [x, *weights]
-    init = _initial_states(g, node)
-    if init:  # B and sequence_lens are optional inputs: "" when absent
-        inputs += [""] * (5 - len(inputs)) + init
-    attrs = {"hidden_size": node.attrs["units"], **activation_attrs(_kinds(node, op))}
-    if op == "GRU":
-        attrs["linear_before_reset"] = int(node.attrs["reset_after"])
-    n_states = 2 if op == "LSTM" and node.attrs.get("return_state") else 1
-    y, *finals = g.op(op, inputs, n_out=1 + n_states, **attrs)
-    guard = None if not init and nan_free(node.inputs[0]) else _nan_steps(g, x, init)
+    y, finals, init = native_op(g, node, op, x)
+    guard = None if not init and nan_free(node.inputs[0]) else nan_steps(g, x, init)
     nan = g.const(np.float32(np.nan), "nan") if guard else ""
     states = [g.op("Squeeze", [s, g.ints([0], "axes")]) for s in finals]
     if guard:
