@@ -35,6 +35,23 @@ def tagger(vocab: int, dim: int, units: int, tags: int) -> dict:
     return {"name": "bilstm_tagger", "inputs": inputs, "layers": layers, "seed": 0}
 
 
+def sentiment(vocab: int, dim: int, units: int) -> dict:
+    """Padded token ids -> Embedding(mask_zero) -> LSTM over the unpadded steps -> softmax."""
+    layers = [
+        {
+            "name": "emb",
+            "type": "Embedding",
+            "input_dim": vocab,
+            "output_dim": dim,
+            "mask_zero": True,
+        },
+        {"name": "lstm", "type": "LSTM", "units": units},
+        {"name": "probs", "type": "Dense", "units": 3, "activation": "softmax"},
+    ]
+    inputs = {"ids": {"shape": [None], "dtype": "int32"}}
+    return {"name": "masked_sentiment", "inputs": inputs, "layers": layers, "seed": 0}
+
+
 def td_mlp(features: int, hidden: int, depth: int) -> dict:
     """A per-step MLP: TimeDistributed(Dense) layers over a (time, features) sequence."""
     layers = [
@@ -63,6 +80,7 @@ def suite(quick: bool) -> list[tuple[dict, int, int]]:
             (video("video_cnn_lstm_small", 16, (8,), "LSTM", 16), 2, 4),
             (video("video_cnn_gru_small", 16, (8,), "GRU", 16), 2, 4),
             (tagger(100, 16, 16, 5), 4, 10),
+            (sentiment(100, 16, 16), 4, 10),
             (td_mlp(16, 32, 2), 4, 10),
         ]
     return [
@@ -71,5 +89,6 @@ def suite(quick: bool) -> list[tuple[dict, int, int]]:
         (video("video_cnn_gru_small", 24, (8,), "GRU", 32), 4, 8),
         (video("video_cnn_gru_large", 48, (16, 32), "GRU", 128), 4, 8),
         (tagger(2000, 64, 64, 12), 16, 40),
+        (sentiment(5000, 64, 128), 16, 40),
         (td_mlp(64, 256, 3), 32, 50),
     ]
