@@ -27,7 +27,6 @@ STATES = {
 }
 
 
-
 # ---------------------------------------------------------------- one function per op
 
 
@@ -37,8 +36,6 @@ def td_dense_dense(x, kernel, bias):
     y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (8,))
     y += bias
     return y
-
-
 
 
 # ---------------------------------------------------------------- one time step

@@ -46,7 +46,6 @@ def _softmax(x, axis=-1):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-
 # ---------------------------------------------------------------- one function per op
 
 
@@ -148,8 +147,6 @@ def probs_dense(x, kernel, bias):
     y = np.matmul(x, kernel)
     y += bias
     return _softmax(y, axis=-1)
-
-
 
 
 # ---------------------------------------------------------------- one time step

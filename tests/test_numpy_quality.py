@@ -199,3 +199,18 @@ def test_dense_activation_extreme_inputs(tmp_path, act):
 @pytest.mark.parametrize("name", ["lstm", "gru", "gru-reset-before", "simple-rnn"])
 def test_rnn_extreme_inputs(tmp_path, name):
     assert_quiet_and_equal(tmp_path, model([11, 3], RNNS[name]), [11, 3])
+
+
+LAYOUTS = {  # with and without the step section, with and without activation helpers
+    "causal": model([None, 4], td(layer("Dense", units=3)), layer("GRU", units=2)),
+    "not-causal": model([None, 4], layer("Bidirectional", layer=layer("LSTM", units=2))),
+    "helpers": model([6, 4], layer("Dense", units=3, activation="softmax"), layer("PReLU")),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_sections_are_two_blank_lines_apart(tmp_path, name):
+    """The module's sections and functions are separated by exactly two blank lines."""
+    _, (text, _) = source(tmp_path, LAYOUTS[name])
+    assert "\n\n\n\n" not in text
+    assert text.count("\n\n\n# ---") == text.count("# ---")
