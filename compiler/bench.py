@@ -139,7 +139,7 @@ def _runners(
     backends that could not be prepared, with the reason."""
     s = setup
     makers = {
-        "onnx": lambda: br.onnx_runner(s.compiled, s.proto, s.xs, s.ort_threads),
+        "onnx": lambda: br.onnx_runner(s.proto, s.xs, s.ort_threads),
         "numpy": lambda: br.numpy_runner(s.source, s.xs),
         "keras": lambda: br.keras_runner(s.compiled, s.xs),
         "keras-onnx": lambda: br.keras_onnx_runner(

@@ -15,13 +15,23 @@ import numpy as np
 from .keras_export import Unavailable
 
 
-def onnx_runner(compiled: Any, proto: Any, xs: list[np.ndarray], threads: int) -> Callable[[], Any]:
+def _ort_call(proto: Any, xs: list[np.ndarray], threads: int) -> Callable[[], Any]:
+    """One batch on an onnxruntime CPU session (spinning off); inputs in the session's
+    order, cast to its input types (Keras's export may take int64 ids)."""
     from .backends.onnx import session
 
     sess = session(proto, "cpu", threads, spinning=False)
     names = [o.name for o in sess.get_outputs()]
-    feeds = {i.name: x for i, x in zip(compiled.spec.inputs, xs, strict=True)}
+    kinds = {"tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(float)": np.float32}
+    feeds = {
+        i.name: x.astype(kinds.get(i.type, x.dtype), copy=False)
+        for i, x in zip(sess.get_inputs(), xs, strict=True)
+    }
     return lambda: sess.run(names, feeds)
+
+
+def onnx_runner(proto: Any, xs: list[np.ndarray], threads: int) -> Callable[[], Any]:
+    return _ort_call(proto, xs, threads)
 
 
 def numpy_runner(source: tuple[str, dict], xs: list[np.ndarray]) -> Callable[[], Any]:
@@ -53,18 +63,11 @@ def keras_onnx_runner(
     model_path: Path, compiled: Any, xs: list[np.ndarray], threads: int, via: str
 ) -> Callable[[], Any]:
     """Keras's own ONNX export of the oracle's model, on tdc's onnxruntime session options."""
-    from .backends.onnx import session
     from .keras_export import export
 
-    sess = session(export(model_path, compiled, xs, via), "cpu", threads, spinning=False)
-    names = [o.name for o in sess.get_outputs()]
-    kinds = {"tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(float)": np.float32}
-    feeds = {
-        i.name: x.astype(kinds.get(i.type, x.dtype))
-        for i, x in zip(sess.get_inputs(), xs, strict=True)
-    }
+    call = _ort_call(export(model_path, compiled, xs, via), xs, threads)
     try:
-        sess.run(names, feeds)
+        call()
     except Exception as e:  # the exported model does not run on onnxruntime
         raise Unavailable(f"n/a (onnxruntime rejects the export: {str(e)[-80:]})") from e
-    return lambda: sess.run(names, feeds)
+    return call

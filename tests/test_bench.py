@@ -162,7 +162,7 @@ def test_benchmark_sessions_do_not_spin(tmp_path, monkeypatch):
         return sess
 
     monkeypatch.setattr(backend, "session", spy)
-    onnx_runner(compiled, proto, seeded_inputs(compiled.spec, 2, 3), 0)()
+    onnx_runner(proto, seeded_inputs(compiled.spec, 2, 3), 0)()
     assert [o.get_session_config_entry(key) for o in opened] == ["0"]
     default = real(proto, "cpu").get_session_options()
     try:
