@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from onnx import TensorProto
 
-from .recurrent_onnx import INT64_MIN, nan_free, nan_steps, native_op
+from .recurrent_onnx import INT64_MIN, guarded, layer_outputs, native_op
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
@@ -34,9 +34,9 @@ def _reverse_steps(g: OnnxBuilder, v: str) -> str:
     return g.op("Slice", [v, g.ints([-1], "starts"), ends, g.ints([1], "axes"), g.ints([-1])])
 
 
-def _compact(g: OnnxBuilder, x: str, valid: str) -> tuple[str, str, str]:
-    """(N, T, F) ``x`` with each sample's valid steps first, the rest zeroed; the count of
-    valid steps (N,) int64; and the step numbers 0..T-1."""
+def _compact(g: OnnxBuilder, x: str, valid: str) -> tuple[str, str]:
+    """(N, T, F) ``x`` with each sample's valid steps first, the rest zeroed; and the count
+    of valid steps (N,) int64."""
     steps = g.op("Slice", [g.op("Shape", [x]), g.ints([1], "starts"), g.ints([2], "ends")])
     zero, one = g.const(np.int64(0), "zero", np.int64), g.const(np.int64(1), "one", np.int64)
     t = g.op("Range", [zero, g.op("Squeeze", [steps, g.ints([0], "axes")]), one])
@@ -47,7 +47,7 @@ def _compact(g: OnnxBuilder, x: str, valid: str) -> tuple[str, str, str]:
     lens = g.op("ReduceSum", [valid, g.ints([1], "axes")], keepdims=0)
     kept = g.op("Less", [t, g.op("Unsqueeze", [lens, g.ints([1], "axes")])])
     keep = g.op("Unsqueeze", [kept, g.ints([-1], "axes")])
-    return g.op("Where", [keep, moved, g.const(np.float32(0), "zero_f")]), lens, t
+    return g.op("Where", [keep, moved, g.const(np.float32(0), "zero_f")]), lens
 
 
 def _spread(g: OnnxBuilder, seq: str, valid: str, before: str) -> str:
@@ -69,24 +69,15 @@ def lower_onnx_compacted(g: OnnxBuilder, node: Node, op: str) -> list[str]:
     if node.attrs["go_backwards"]:  # Keras reverses the input and the mask alike
         x, mask = _reverse_steps(g, x), _reverse_steps(g, mask)
     valid = g.op("Cast", [mask], to=TensorProto.INT64)
-    moved, lens, _ = _compact(g, x, valid)
+    moved, lens = _compact(g, x, valid)
     xt = g.op("Transpose", [moved], perm=[1, 0, 2])
     lens32 = g.op("Cast", [lens], to=TensorProto.INT32)
     y, finals, init = native_op(g, node, op, xt, lens32)
-    guard = None if not init and nan_free(node.inputs[0]) else nan_steps(g, xt, init)
-    nan = g.const(np.float32(np.nan), "nan") if guard else ""
-    states = [g.op("Squeeze", [s, g.ints([0], "axes")]) for s in finals]
+    some = ""
     if init:  # a sample with no valid step keeps its initial state
         some = g.op("Unsqueeze", [g.op("Greater", [lens, g.ints([0], "zero")]), g.ints([1])])
-        firsts = [g.op("Squeeze", [i, g.ints([0], "axes")]) for i in init]
-        states = [g.op("Where", [some, s, i]) for s, i in zip(states, firsts, strict=False)]
-    if guard:
-        states = [g.op("Where", [guard[1], nan, s]) for s in states]
-    if node.attrs["return_sequences"]:
-        seq = g.op("Squeeze", [y, g.ints([1], "axes")])  # (T, N, units), compacted
-        seq = g.op("Where", [guard[0], nan, seq]) if guard else seq
-        first = g.op("Unsqueeze", [firsts[0], g.ints([1])]) if init else g.const(np.float32(0))
-        out = _spread(g, seq, valid, first)
-    else:  # a distinct name, so the output and the state can be graph outputs both
-        out = g.op("Identity", [states[0]]) if node.attrs.get("return_state") else states[0]
-    return [out, *states] if node.attrs.get("return_state") else [out]
+    seq, states = guarded(g, node, xt, y, finals, init, some)
+    if seq:  # before a sample's first valid step: the initial h (or zeros)
+        first = g.op("Unsqueeze", [g[node.inputs[2]], g.ints([1])]) if init else ""
+        seq = _spread(g, seq, valid, first or g.const(np.float32(0)))
+    return layer_outputs(g, node, seq, states)

@@ -150,6 +150,36 @@ def native_op(
     return y, finals, init
 
 
+def guarded(
+    g: OnnxBuilder, node: Node, x: str, y: str, finals: list[str], init: list[str], some: str = ""
+) -> tuple[str, list[str]]:
+    """The native op's (T, N, units) sequence ("" without ``return_sequences``) and final
+    states, NaN where Keras's are (see :func:`nan_steps`; ``x`` the time-major input).
+    ``some``: an (N, 1) bool, false for a sample whose states stay the initial ones."""
+    guard = None if not init and nan_free(node.inputs[0]) else nan_steps(g, x, init)
+    nan = g.const(np.float32(np.nan), "nan") if guard else ""
+    states = [g.op("Squeeze", [s, g.ints([0], "axes")]) for s in finals]
+    if some:
+        firsts = [g.op("Squeeze", [i, g.ints([0], "axes")]) for i in init]
+        states = [g.op("Where", [some, s, i]) for s, i in zip(states, firsts, strict=False)]
+    if guard:
+        states = [g.op("Where", [guard[1], nan, s]) for s in states]
+    seq = ""
+    if node.attrs["return_sequences"]:
+        seq = g.op("Squeeze", [y, g.ints([1], "axes")])
+        seq = g.op("Where", [guard[0], nan, seq]) if guard else seq
+    return seq, states
+
+
+def layer_outputs(g: OnnxBuilder, node: Node, seq: str, states: list[str]) -> list[str]:
+    """(output, states...) as the layer returns them; ``seq``: the (N, T, units) sequence."""
+    if node.attrs["return_sequences"]:
+        out = seq
+    else:  # a distinct name, so the output and the state can be graph outputs both
+        out = g.op("Identity", [states[0]]) if node.attrs.get("return_state") else states[0]
+    return [out, *states] if node.attrs.get("return_state") else [out]
+
+
 def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> list[str]:
     """Emit the nodes of one recurrent layer; returns its output names (output, states...)."""
     x = g.op("Transpose", [g[node.inputs[0]]], perm=[1, 0, 2])
@@ -157,15 +187,7 @@ def lower_onnx(g: OnnxBuilder, node: Node, op: str) -> list[str]:
         ends = g.ints([INT64_MIN], "ends")
         x = g.op("Slice", [x, g.ints([-1], "starts"), ends, g.ints([0], "axes"), g.ints([-1])])
     y, finals, init = native_op(g, node, op, x)
-    guard = None if not init and nan_free(node.inputs[0]) else nan_steps(g, x, init)
-    nan = g.const(np.float32(np.nan), "nan") if guard else ""
-    states = [g.op("Squeeze", [s, g.ints([0], "axes")]) for s in finals]
-    if guard:
-        states = [g.op("Where", [guard[1], nan, s]) for s in states]
-    if node.attrs["return_sequences"]:
-        seq = g.op("Squeeze", [y, g.ints([1], "axes")])  # (T, N, units)
-        seq = g.op("Where", [guard[0], nan, seq]) if guard else seq
-        out = g.op("Transpose", [seq], perm=[1, 0, 2])
-    else:  # a distinct name, so the output and the state can be graph outputs both
-        out = g.op("Identity", [states[0]]) if node.attrs.get("return_state") else states[0]
-    return [out, *states] if node.attrs.get("return_state") else [out]
+    seq, states = guarded(g, node, x, y, finals, init)
+    if seq:
+        seq = g.op("Transpose", [seq], perm=[1, 0, 2])
+    return layer_outputs(g, node, seq, states)
