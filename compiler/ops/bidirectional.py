@@ -65,8 +65,8 @@ def _only_null(what: str) -> Any:
 
 
 def n_states(spec: LayerSpec) -> int:
-    """How many final states a wrapped RNN returns with ``return_state``."""
-    return 2 if spec.type == "LSTM" else 1
+    """How many final states a wrapped RNN returns with ``return_state`` (its op's count)."""
+    return cast("Any", get_op(spec.type)).n_states
 
 
 def directions(spec: LayerSpec) -> tuple[LayerSpec, LayerSpec]:
