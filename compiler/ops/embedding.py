@@ -13,7 +13,8 @@ leading axes, see ``Builder.mask``) that the Builder attaches to an IR value (``
 * ``mask_where``: ``where(mask[..., None], a, b)`` (Maximum / Minimum on masked inputs);
 * ``masked_mean``: GlobalAveragePooling1D over the valid steps only.
 
-How merge layers combine masks with these ops (``masked_extremum``, ``concat_mask``) is in
+How merge layers combine masks with these ops (``masked_extremum``, ``masked_product``,
+``concat_mask``) is in
 ``merge_masks.py``.
 """
 
