@@ -14,8 +14,7 @@ leading axes, see ``Builder.mask``) that the Builder attaches to an IR value (``
 * ``masked_mean``: GlobalAveragePooling1D over the valid steps only.
 
 How merge layers combine masks with these ops (``masked_extremum``, ``masked_product``,
-``concat_mask``) is in
-``merge_masks.py``.
+``concat_mask``) is in ``merge_masks.py``.
 """
 
 from __future__ import annotations
