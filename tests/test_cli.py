@@ -59,7 +59,9 @@ def test_numpy_module_standalone(model_file, tmp_path):
     imports = {
         a.name for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Import) for a in n.names
     }
-    assert imports <= {"numpy", "sys"} and "from " not in text.replace("from tagger", "")
+    assert imports <= {"numpy", "os", "sys", "zipfile"} and "from " not in text.replace(
+        "from tagger", ""
+    )
     x = np.random.default_rng(1).standard_normal((2, 4, 6)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     subprocess.run([sys.executable, "m.py", "x.npy", "y.npy"], cwd=tmp_path, check=True)

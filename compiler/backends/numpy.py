@@ -20,6 +20,7 @@ from .. import __version__
 from ..ir import Graph, Node, Value
 from ..ops.activations import numpy_call
 from ..registry import get_op
+from .codegen_text import code_text, finalize, rendered
 
 
 def templates_root() -> Path:
@@ -38,6 +39,7 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        finalize=finalize,
     )
 
 
@@ -89,14 +91,16 @@ def _function(env: jinja2.Environment, node: Node, fn: str) -> tuple[str, set[st
     ctx: dict[str, Any] = {
         "fn": fn,
         "params": ", ".join(params),
-        "layer": node.layer,
-        "label": node.label,
+        "layer": code_text(node.layer, "comment"),
+        "label": code_text(node.label, "comment"),
         "op": node.op,
         "out_shape": _shape(node.output),
         "ret": numpy_call(act, node.attrs.get("act_params", {}), "y"),
         "in_shapes": [_shape(v) for v in node.inputs],
     }
     ctx.update(op.numpy(node))
+    if "what" in ctx:
+        ctx["what"] = code_text(ctx["what"], "comment")
     helpers = set(ctx.get("helpers", ()))
     if node.op == "act":
         helpers.add(node.attrs["kind"])
@@ -155,7 +159,7 @@ class Functions:
         if key in self.written:
             return self.written[key], None
         fn = self.written[key] = self.names(hint)
-        return fn, body.replace(self.MARK, fn)
+        return fn, rendered(body.replace(self.MARK, fn))
 
 
 def _render(
@@ -171,7 +175,8 @@ def _render(
         if text is not None:
             out.functions.append(text)
         out.helpers |= used
-        wargs = [f'w["{weights.key(arr, f"{fn}/{k}")}"]' for k, arr in node.weights.items()]
+        keys = [weights.key(arr, f"{fn}/{k}") for k, arr in node.weights.items()]
+        wargs = [f"w[{code_text(key)}]" for key in keys]
         for v in node.outputs:
             values[id(v)] = vnames(v.name, "v_")
         args = [values[id(v)] for v in node.inputs] + wargs
@@ -184,15 +189,33 @@ def _io(graph: Graph, r: Rendered, n_outputs: int | None = None) -> dict[str, An
     """Inputs as (key, variable, spec) and outputs as (key, variable) for the template."""
     pairs = list(zip(graph.output_names, graph.outputs, strict=True))[:n_outputs]
     return {
-        "inputs": [(repr(v.name), r.values[id(v)], _spec(v)) for v in graph.inputs],
-        "outputs": [(repr(n), r.values[id(v)]) for n, v in pairs],
+        "inputs": [(code_text(v.name), r.values[id(v)], _spec(v)) for v in graph.inputs],
+        "outputs": [(code_text(n), r.values[id(v)]) for n, v in pairs],
     }
+
+
+def id_limits(graph: Graph) -> dict[str, int]:
+    """Integer inputs by name: the fewest rows of the Embeddings that gather with them
+    (directly or through TimeDistributed's fold); their ids must lie below."""
+    made = {id(v): n for n in graph.nodes for v in n.outputs}
+    names = {id(v): v.name for v in graph.inputs}
+    limits: dict[str, int] = {}
+    for node in graph.nodes:
+        if node.op != "Embedding":
+            continue
+        v = node.inputs[0]
+        while id(v) in made and made[id(v)].op == "fold":
+            v = made[id(v)].inputs[0]
+        if id(v) in names:
+            rows = int(node.weights["embeddings"].shape[0])
+            limits[names[id(v)]] = min(limits.get(names[id(v)], rows), rows)
+    return limits
 
 
 def _step_context(env: jinja2.Environment, step: Any, fns: Functions, weights: Weights) -> dict:
     """Template context of ``init_state`` / ``step`` (``step`` a StepGraph or a reason)."""
     if isinstance(step, str):
-        return {"streaming": None, "not_causal": repr(step), "step_helpers": set()}
+        return {"streaming": None, "not_causal": code_text(step), "step_helpers": set()}
     r = _render(env, step.graph, fns, weights, "step_")
     n_in = len(step.graph.inputs) - len(step.states)
     io = _io(step.graph, r, len(step.graph.outputs) - len(step.states))
@@ -207,11 +230,16 @@ def _step_context(env: jinja2.Environment, step: Any, fns: Functions, weights: W
             "inputs": io["inputs"][:n_in],
             "outputs": io["outputs"],
             "states": [
-                (repr(s.key), r.values[id(v)], r.values[id(f)], s.units, repr(s.layer), s.what)
+                (code_text(s.key), r.values[id(v)], r.values[id(f)], s.units, *_state_text(s))
                 for s, v, f in zip(step.states, states, finals, strict=True)
             ],
         },
     }
+
+
+def _state_text(state: Any) -> tuple[str, str]:
+    """A carried state's recurrent layer and which state it is, as string literals."""
+    return code_text(state.layer), code_text(state.what)
 
 
 def to_numpy(graph: Graph, source: str, step: Any = None) -> tuple[str, dict[str, np.ndarray]]:
@@ -226,12 +254,13 @@ def to_numpy(graph: Graph, source: str, step: Any = None) -> tuple[str, dict[str
     main = _render(env, graph, fns, weights)
     stream = _step_context(env, step or "compiled without a step form", fns, weights)
     text = env.get_template("module.py.j2").render(
-        name=graph.name,
-        version=__version__,
-        source=source,
+        name=code_text(graph.name, "docstring"),
+        version=code_text(__version__, "docstring"),
+        source=code_text(source, "docstring"),
         helpers=sorted(main.helpers | stream.pop("step_helpers")),
         functions=main.functions,
         calls=main.calls,
+        id_limits=[(code_text(k), n) for k, n in id_limits(graph).items()],
         **_io(graph, main),
         **stream,
     )
