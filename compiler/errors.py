@@ -70,3 +70,34 @@ def short(value: Any) -> str:
     except ValueError:  # an integer too long to print
         return "<a number too long to print>"
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def listing(items: Any, limit: int = 10, sep: str = ", ") -> str:
+    """A list quoted in a message, cut to its first ``limit`` entries: ``a, b, ... and 7 more``.
+
+    Every list a message prints goes through here, so a weights file of 100,000 keys or a
+    model of 10,000 layers still gives one line that fits on a screen.
+    """
+    items = [str(x) for x in items]
+    if len(items) <= limit:
+        return sep.join(items)
+    return sep.join(items[:limit]) + f"{sep}and {len(items) - limit} more"
+
+
+def did_you_mean(value: Any, names: Any, close: bool = False) -> str:
+    """``"; did you mean 'relu'?"`` when ``value`` is an accepted name in the wrong case (or,
+    with ``close``, a near miss such as ``kernal_size``); otherwise ``""``. A hint only:
+    nothing is ever accepted on its strength."""
+    if not isinstance(value, str) or len(value) > 200:
+        return ""
+    names = [str(n) for n in names]
+    same = [n for n in names if n.lower() == value.lower() and n != value]
+    if same:
+        return f"; names are case-sensitive: did you mean '{same[0]}'?"
+    if close:
+        import difflib
+
+        near = difflib.get_close_matches(value, names, n=1, cutoff=0.8)
+        if near:
+            return f"; did you mean '{near[0]}'?"
+    return ""

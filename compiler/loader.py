@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import loader_graph as wiring
-from .errors import TdcError, short
+from .errors import TdcError, did_you_mean, listing, short
 from .loader_graph import split_ref
 from .loader_inputs import (
     INPUT_DTYPES,
@@ -117,14 +117,14 @@ class _Parser:
             self.err(
                 f"the model file must be a mapping, not {_kind(doc)}",
                 getattr(doc, "line", 1),
-                accepted="a mapping with keys " + ", ".join(TOP_KEYS),
+                accepted="a mapping with keys " + listing(TOP_KEYS),
             )
         for key in doc:
             if key not in TOP_KEYS:
                 self.err(
-                    f"unknown top-level key {short(key)}",
+                    f"unknown top-level key {short(key)}{did_you_mean(key, TOP_KEYS, close=True)}",
                     _kl(doc, key),
-                    accepted=", ".join(TOP_KEYS),
+                    accepted=listing(TOP_KEYS),
                 )
         inputs = parse_inputs(self.err, doc, self.file)
         layers = self.layers(doc, [i.name for i in inputs])
@@ -218,10 +218,10 @@ class _Parser:
         known = layer_types()
         if not isinstance(typ, str) or typ not in known:
             self.err(
-                f"unknown layer type {short(typ)}",
+                f"unknown layer type {short(typ)}{did_you_mean(typ, known, close=True)}",
                 _kl(entry, "type") or line,
                 name,
-                accepted=", ".join(known),
+                accepted=listing(known),
             )
         op = get_op(typ)
         structural = {"type", "name"} | ({"inputs"} if top else set())
@@ -252,17 +252,18 @@ class _Parser:
     def check_args(self, op: OpDef, args: dict, entry: dict, name: str) -> dict[str, Any]:
         line = _line(entry)
         params: dict[str, Param] = {**BASE_PARAMS, **(op.params or {})}
-        accepted = ", ".join(["name", *params] + (["inputs"] if not op.wrapper else []))
+        names = ["name", *params] + (["inputs"] if not op.wrapper else [])
         attrs: dict[str, Any] = {}
         for key, value in args.items():
             if op.wrapper and key == "layer":
                 continue
             if key not in params:
                 self.err(
-                    f"{op.name}: unknown argument {short(key)}",
+                    f"{op.name}: unknown argument {short(key)}"
+                    + did_you_mean(key, names, close=True),
                     _kl(entry, key),
                     name,
-                    accepted=accepted,
+                    accepted=listing(names),
                 )
             try:
                 attrs[key] = params[key].check(value)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .errors import short
+from .errors import did_you_mean, listing, short
 
 if TYPE_CHECKING:
     from .loader import InputSpec, LayerSpec
@@ -110,13 +110,14 @@ def layer_inputs(
                 "model inputs and earlier layers only, so the graph has no cycles",
                 line,
                 spec.name,
-                accepted=", ".join(sorted(seen)),
+                accepted=listing(sorted(seen)),
             )
         err(
-            f"input {short(n)} is not an input or an earlier layer",
+            f"input {short(n)} is not an input or an earlier layer"
+            + did_you_mean(target, sorted(seen), close=True),
             line,
             spec.name,
-            accepted=", ".join(sorted(seen)),
+            accepted=listing(sorted(seen)),
         )
     return list(names)
 
@@ -134,8 +135,10 @@ def outputs(err: Err, raw: Any, line: int | None, layers: list[LayerSpec]) -> li
             accepted="a layer name or a non-empty list of layer names",
         )
     for n in names:
-        if reference(err, n, line)[0] not in known:
-            err(f"output {short(n)} is not a layer", line, accepted=", ".join(known))
+        target = reference(err, n, line)[0]
+        if target not in known:
+            hint = did_you_mean(target, known, close=True)
+            err(f"output {short(n)} is not a layer{hint}", line, accepted=listing(known))
     if len(set(names)) != len(names):
         err("'outputs' lists a layer twice", line, accepted="each output once")
     return list(names)

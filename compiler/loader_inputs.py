@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import TdcError, short
+from .errors import TdcError, did_you_mean, listing, short
 from .params import MAX_ELEMENTS, MAX_RANK, MAX_SIZE
 
 INPUT_DTYPES = ("float32", "int32", "int64")
@@ -76,7 +76,7 @@ def one_input(
         err(
             f"input '{name}': unknown dtype {short(dtype)}",
             _kl(spec, "dtype"),
-            accepted=", ".join(INPUT_DTYPES),
+            accepted=listing(INPUT_DTYPES) + did_you_mean(dtype, INPUT_DTYPES),
         )
     return InputSpec(name, tuple(shape), dtype, line or 0)
 

@@ -1,7 +1,13 @@
 """Checkers for Keras constructor arguments.
 
-Each checker takes the raw YAML value and returns it normalised (tuples for
-sizes, lowercase strings) or raises ``ValueError`` whose text says what is accepted.
+Each checker takes the raw YAML value and returns it normalised (tuples for sizes, tdc's
+own name for a Keras name) or raises ``ValueError`` whose text says what is accepted.
+
+Strings are spelled as Keras spells them: Keras looks activation, initializer,
+regularizer and constraint names up case-sensitively, so they are checked exactly (a
+Keras class name or alias such as ``GlorotUniform`` or ``uniform`` maps to tdc's name);
+only the options Keras lower-cases itself (``padding``, ``data_format``, UpSampling2D's
+``interpolation``) are accepted in any case (``choice(..., any_case=True)``).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import TdcError
+from .errors import TdcError, did_you_mean, listing
 
 Checker = Callable[[Any], Any]
 
@@ -24,9 +30,6 @@ MAX_SIZE = 2**24
 MAX_RANK = 8
 #: Most elements per batch item of any value (static dims; null axes count as 1).
 MAX_ELEMENTS = 2**28
-#: Most weight elements of a whole model (4 GiB of float32; past 2 GiB the ONNX model's
-#: tensors go to an external data file beside it).
-MAX_WEIGHTS = 2**30
 
 
 def check_size(shape: tuple) -> None:
@@ -58,6 +61,42 @@ INITIALIZERS = (
 
 REGULARIZERS = ("l1", "l2", "l1l2", "orthogonal_regularizer")
 CONSTRAINTS = ("max_norm", "min_max_norm", "non_neg", "unit_norm")
+
+#: A fixed vocabulary (tdc's own names, never the input's) is printed whole up to this size.
+VOCABULARY = 40
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+#: Every spelling ``keras.initializers.get`` takes for an initialiser tdc draws -> tdc's name:
+#: the snake-case name, the class name, and Keras's aliases. ``variance_scaling`` with its
+#: defaults (scale 1, fan_in, truncated normal) is ``lecun_normal``. Left out: ``constant``
+#: (Keras cannot build it from a name), ``stft`` and the abstract ``Initializer``.
+INITIALIZER_NAMES: dict[str, str] = {
+    **{n: n for n in INITIALIZERS},
+    **{_camel(n): n for n in INITIALIZERS},
+    "variance_scaling": "lecun_normal",
+    "VarianceScaling": "lecun_normal",
+    "uniform": "random_uniform",
+    "normal": "random_normal",
+    "zero": "zeros",
+    "one": "ones",
+    "IdentityInitializer": "identity",
+    "OrthogonalInitializer": "orthogonal",
+}
+#: ``keras.regularizers.get``'s names (snake-case and class) -> tdc's; inert at inference.
+REGULARIZER_NAMES: dict[str, str] = {
+    **{n: n for n in (*REGULARIZERS, "regularizer")},
+    "L1": "l1", "L2": "l2", "L1L2": "l1l2",
+    "OrthogonalRegularizer": "orthogonal_regularizer", "Regularizer": "regularizer",
+}  # fmt: skip
+#: ``keras.constraints.get``'s names (snake-case and class) -> tdc's; inert at inference.
+CONSTRAINT_NAMES: dict[str, str] = {
+    **{n: n for n in (*CONSTRAINTS, "constraint")},
+    **{_camel(n): n for n in (*CONSTRAINTS, "constraint")},
+}
 
 
 @dataclass(frozen=True)
@@ -126,11 +165,17 @@ def boolean(v: Any) -> bool:
     return v
 
 
-def choice(*options: str) -> Checker:
+def choice(*options: str, any_case: bool = False) -> Checker:
+    """One of ``options`` as written; ``any_case``: in any case, for the arguments Keras
+    lower-cases itself (``padding``: ``standardize_padding``; ``data_format``:
+    ``standardize_data_format``; UpSampling2D's ``interpolation``). Returns the option."""
+
     def check(v: Any) -> str:
-        if not isinstance(v, str) or v.lower() not in options:
-            raise ValueError(", ".join(options))
-        return v.lower()
+        key = v.lower() if any_case and isinstance(v, str) else v
+        if not isinstance(key, str) or key not in options:
+            case = " (in any case)" if any_case else ""
+            raise ValueError(listing(options, VOCABULARY) + case + did_you_mean(v, options))
+        return key
 
     return check
 
@@ -177,34 +222,37 @@ def axis_spec(v: Any) -> int | tuple[int, ...]:
     raise ValueError("an integer axis or a list of integer axes")
 
 
-def activation(v: Any) -> str:
-    if v is None:
-        return "linear"
-    if not isinstance(v, str) or v.lower() not in ACTIVATIONS:
-        raise ValueError(", ".join(ACTIVATIONS) + " or null")
-    return v.lower()
+def named(names: dict[str, str], null: bool = False) -> Checker:
+    """A name as Keras's ``get`` looks it up (case-sensitive) -> tdc's name; or null."""
 
-
-def initializer(v: Any) -> str:
-    if not isinstance(v, str) or v.lower() not in INITIALIZERS:
-        raise ValueError(", ".join(INITIALIZERS))
-    return v.lower()
-
-
-def _named_or_null(names: tuple[str, ...]) -> Checker:
     def check(v: Any) -> str | None:
-        if v is None:
+        if v is None and null:
             return None
-        if not isinstance(v, str) or v.lower() not in names:
-            raise ValueError(", ".join(names) + " or null")
-        return v.lower()
+        if not isinstance(v, str) or v not in names:
+            tail = " or null" if null else ""
+            raise ValueError(f"{listing(names, VOCABULARY)}{tail}{did_you_mean(v, names)}")
+        return names[v]
 
     return check
 
 
+#: ``keras.activations.get``'s names tdc computes (case-sensitive).
+ACTIVATION_NAMES = {n: n for n in ACTIVATIONS}
+_activation = named(ACTIVATION_NAMES, null=True)
+
+
+def activation(v: Any) -> str:
+    """An activation name as Keras spells it; null is ``linear``."""
+    return _activation(v) or "linear"
+
+
+#: An initialiser as ``keras.initializers.get`` spells it -> tdc's name for it.
+initializer = named(INITIALIZER_NAMES)
+
+
 def dtype_float32(v: Any) -> str:
     if v not in (None, "float32"):
-        raise ValueError("float32 or null")
+        raise ValueError("float32 or null" + did_you_mean(v, ["float32"]))
     return "float32"
 
 
@@ -226,9 +274,9 @@ def training_only(*names: str) -> dict[str, Param]:
     out: dict[str, Param] = {}
     for n in names:
         if n.endswith("regularizer"):
-            out[n] = Param(None, _named_or_null(REGULARIZERS))
+            out[n] = Param(None, named(REGULARIZER_NAMES, null=True))
         elif n.endswith("constraint"):
-            out[n] = Param(None, _named_or_null(CONSTRAINTS))
+            out[n] = Param(None, named(CONSTRAINT_NAMES, null=True))
         else:
             raise AssertionError(n)
     return out

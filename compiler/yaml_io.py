@@ -2,8 +2,9 @@
 
 ``_Loader`` is a ``SafeLoader`` subclass: tags such as ``!!python/object`` stay errors
 (SafeLoader knows no such constructor), so reading a model file never runs code. It
-records the line of every mapping and key, refuses duplicate and non-string keys, and
-bounds what a hostile file can cost: its size (``MAX_BYTES``), its nesting
+records the line of every mapping and key, refuses duplicate and non-string keys, takes
+YAML 1.1 merge keys (``<<: *defaults``, ``<<: [*a, *b]``; a merged key keeps the line where
+it was written), and bounds what a hostile file can cost: its size (``MAX_BYTES``), its nesting
 (``MAX_DEPTH``) and the number of nodes once aliases are expanded (``MAX_NODES``, the
 "billion laughs" file), all checked on the composed node graph before anything is built.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .errors import TdcError
+from .errors import TdcError, short
 
 #: Largest model file read, in bytes.
 MAX_BYTES = 8 << 20
@@ -23,6 +24,14 @@ MAX_BYTES = 8 << 20
 MAX_DEPTH = 64
 #: Most YAML nodes, counting every use of an alias as a copy.
 MAX_NODES = 200_000
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+VALUE_TAG = "tag:yaml.org,2002:value"
+STR_TAG = "tag:yaml.org,2002:str"
+MAP_TAG = "tag:yaml.org,2002:map"
+SEQ_TAG = "tag:yaml.org,2002:seq"
+#: What a merge key takes.
+MERGE_FORM = "<<: *anchor or <<: [*anchor, ...], each anchor a mapping"
 
 
 class LineDict(dict):
@@ -50,13 +59,20 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
-        self.flatten_mapping(node)
         out = LineDict()
         out.line = node.start_mark.line + 1
         out.key_lines = {}
+        merges: list[tuple[int, yaml.Node]] = []
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
+            if key_node.tag == MERGE_TAG:
+                if merges:
+                    raise TdcError("duplicate merge key '<<'", line=line, accepted=MERGE_FORM)
+                merges.append((line, value_node))
+                continue
+            if key_node.tag == VALUE_TAG:  # a plain '=' key is the string '=' (as PyYAML)
+                key_node.tag = STR_TAG
+            key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 raise TdcError(
                     f"mapping key {key!r} is not a string", line=line, accepted="string keys"
@@ -65,7 +81,40 @@ class _Loader(yaml.SafeLoader):
                 raise TdcError(f"duplicate key '{key}'", line=line, accepted="each key once")
             out[key] = self.construct_object(value_node, deep=True)
             out.key_lines[key] = line
+        for line, value_node in merges:
+            self.merge_into(out, value_node, line)
         return out
+
+    def merge_into(self, out: LineDict, value_node: yaml.Node, line: int) -> None:
+        """YAML 1.1's merge key: copy each merged mapping's keys that ``out`` lacks, so keys
+        written in ``out`` win, then the earlier mappings of ``<<: [*a, *b]``. A merged key
+        keeps the line where it was written."""
+        listed = isinstance(value_node, yaml.SequenceNode) and value_node.tag == SEQ_TAG
+        sources = list(value_node.value) if listed else [value_node]
+        for k, source in enumerate(sources):
+            if not isinstance(source, yaml.MappingNode) or source.tag != MAP_TAG:
+                what = f"item {k + 1} of its list is" if listed else "got"
+                at = source.start_mark.line + 1
+                where = f" (written at line {at})" if at != line else ""
+                raise TdcError(
+                    f"the merge key '<<' takes a mapping or a list of mappings; {what} "
+                    f"{_node_kind(source)}{where}",
+                    line=line,
+                    accepted=MERGE_FORM,
+                )
+            merged = self.construct_object(source, deep=True)
+            for key, value in merged.items():
+                if key not in out:
+                    out[key] = value
+                    out.key_lines[key] = merged.key_lines[key]
+
+
+def _node_kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if isinstance(node, yaml.MappingNode):
+        return f"a {node.tag.rsplit(':', 1)[-1]}"
+    return f"the scalar {short(node.value)}"
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)

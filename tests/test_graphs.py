@@ -14,7 +14,7 @@ from compiler.backends.numpy import load_module
 from compiler.backends.onnx import check as onnx_check
 from compiler.backends.onnx import session
 from compiler.errors import TdcError
-from compiler.weights import write_npz
+from compiler.io import write_npz
 from oracle import ATOL, RTOL, check, random_weights, td, write_model
 
 ELEMENTWISE = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")

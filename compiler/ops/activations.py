@@ -10,9 +10,18 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..errors import TdcError
+from ..errors import TdcError, did_you_mean, listing
 from ..ir import Node, Shape, static_size
-from ..params import REQUIRED, Param, activation, integer, number, optional
+from ..params import (
+    INITIALIZER_NAMES,
+    REQUIRED,
+    Param,
+    activation,
+    integer,
+    number,
+    optional,
+    training_only,
+)
 from ..registry import OpDef, WeightSpec, register
 
 if TYPE_CHECKING:
@@ -228,14 +237,21 @@ def _shared_axes(v: Any) -> tuple[int, ...] | None:
     raise ValueError("null, an axis >= 1 or a list of axes >= 1")
 
 
+def _alpha_initializer(v: Any) -> str:
+    """Zeros or ones, in any spelling ``keras.initializers.get`` takes for them."""
+    spellings = [k for k, to in INITIALIZER_NAMES.items() if to in ("zeros", "ones")]
+    if v not in spellings:
+        raise ValueError(listing(spellings) + did_you_mean(v, spellings))
+    return INITIALIZER_NAMES[v]
+
+
 @register("PReLU")
 class PReLU(OpDef):
     """``y = x if x >= 0 else alpha * x`` with a learned ``alpha`` per position."""
 
     params = {
-        "alpha_initializer": Param("zeros", lambda v: v if v in ("zeros", "ones") else _bad()),
-        "alpha_regularizer": Param(None, optional(lambda v: v)),
-        "alpha_constraint": Param(None, optional(lambda v: v)),
+        "alpha_initializer": Param("zeros", _alpha_initializer),
+        **training_only("alpha_regularizer", "alpha_constraint"),
         "shared_axes": Param(None, _shared_axes),
     }
 
@@ -260,7 +276,3 @@ class PReLU(OpDef):
 
     def flops(self, node: Node) -> int:
         return static_size(_ones(node.inputs[0].shape)) or 0
-
-
-def _bad() -> Any:
-    raise ValueError("zeros or ones")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import TdcError
+from ..errors import TdcError, did_you_mean, listing
 from ..ir import check_rank
 from ..params import Param
 from ..registry import OpDef, WeightSpec, get_op, register
@@ -42,11 +42,13 @@ BACKWARD_FORM = "backward_layer: {type: LSTM | GRU | SimpleRNN, go_backwards: tr
 
 
 def merge_mode(v: Any) -> str | None:
+    """One of ``MERGE_MODES`` as Keras spells it (case-sensitive), or null."""
     if v is None:
         return None
-    if not isinstance(v, str) or v.lower() not in MERGE_MODES:
-        raise ValueError(", ".join(MERGE_MODES) + ", or null (two outputs: forward, backward)")
-    return v.lower()
+    if not isinstance(v, str) or v not in MERGE_MODES:
+        hint = did_you_mean(v, MERGE_MODES)
+        raise ValueError(f"{listing(MERGE_MODES)}, or null (two outputs: forward, backward){hint}")
+    return v
 
 
 def backward_layer(v: Any) -> Any:
@@ -74,9 +76,7 @@ def directions(spec: LayerSpec) -> tuple[LayerSpec, LayerSpec]:
     fwd, bwd = spec.inner, spec.backward
     assert fwd is not None
     if fwd.type not in WRAPPABLE:
-        raise TdcError(
-            f"Bidirectional cannot wrap {fwd.label}: accepted are {', '.join(WRAPPABLE)}"
-        )
+        raise TdcError(f"Bidirectional cannot wrap {fwd.label}: accepted are {listing(WRAPPABLE)}")
     if fwd.attrs["go_backwards"] and bwd is None:
         raise TdcError(
             "Bidirectional: the wrapped layer must not set go_backwards: true (Keras "

@@ -53,9 +53,9 @@ def depthwise_params(rank: int, separable: bool) -> dict[str, Param]:
     params = {
         "kernel_size": Param(REQUIRED, int_tuple(rank)),
         "strides": Param((1,) * rank, int_tuple(rank)),
-        "padding": Param("valid", choice("valid", "same")),
+        "padding": Param("valid", choice("valid", "same", any_case=True)),
         "depth_multiplier": Param(1, integer(lo=1)),
-        "data_format": Param(None, optional(choice("channels_last"))),
+        "data_format": Param(None, optional(choice("channels_last", any_case=True))),
         "dilation_rate": Param((1,) * rank, int_tuple(rank)),
         "activation": Param("linear", activation),
         "use_bias": Param(True, boolean),

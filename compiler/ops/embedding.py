@@ -28,10 +28,10 @@ from onnx import TensorProto
 from ..errors import TdcError
 from ..ir import Node, Shape, shape_str
 from ..params import (
-    INITIALIZERS,
     REQUIRED,
     Param,
     boolean,
+    initializer,
     integer,
     number,
     optional,
@@ -43,15 +43,6 @@ if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
     from ..ir import Value
     from ..lowering import Builder, LayerSpec
-
-
-def embeddings_initializer(v: Any) -> str:
-    """Keras's initialiser names plus "uniform" (RandomUniform(-0.05, 0.05), its default)."""
-    if isinstance(v, str) and v.lower() == "uniform":
-        return "random_uniform"
-    if not isinstance(v, str) or v.lower() not in INITIALIZERS:
-        raise ValueError(", ".join(("uniform", *INITIALIZERS)))
-    return v.lower()
 
 
 def _int_ids(node: Node) -> Value:
@@ -69,7 +60,7 @@ class Embedding(OpDef):
     params = {
         "input_dim": Param(REQUIRED, integer(lo=1)),
         "output_dim": Param(REQUIRED, integer(lo=1)),
-        "embeddings_initializer": Param("uniform", embeddings_initializer),
+        "embeddings_initializer": Param("random_uniform", initializer),  # Keras: "uniform"
         **training_only("embeddings_regularizer", "embeddings_constraint"),
         "activity_regularizer": training_only("activity_regularizer")["activity_regularizer"],
         "mask_zero": Param(False, boolean),
@@ -79,8 +70,7 @@ class Embedding(OpDef):
 
     def weight_specs(self, attrs: dict[str, Any], shapes: list[Shape]) -> dict[str, WeightSpec]:
         shape = (attrs["input_dim"], attrs["output_dim"])
-        init = attrs["embeddings_initializer"]  # the default "uniform" is not re-checked
-        return {"embeddings": WeightSpec(shape, embeddings_initializer(init))}
+        return {"embeddings": WeightSpec(shape, attrs["embeddings_initializer"])}
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         ids = inputs[0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import TdcError
+from ..errors import TdcError, listing
 from ..ir import Dim, Node, Shape, shape_str, static_size
 from ..params import REQUIRED, Param, integer
 from ..registry import OpDef, register
@@ -38,8 +38,9 @@ _ONNX = {
 
 
 def shapes_str(values: list[Value]) -> str:
-    """The inputs' shapes for an error message, e.g. ``(N, 4) and (N, 5)``."""
-    return " and ".join(shape_str(v.shape) for v in values)
+    """The inputs' shapes for an error message, e.g. ``(N, 4) and (N, 5)`` (at most ten)."""
+    shapes = [shape_str(v.shape) for v in values]
+    return listing(shapes, sep=" and " if len(shapes) <= 10 else ", ")
 
 
 def unify(a: Dim, b: Dim, values: list[Value], broadcast: bool) -> Dim:

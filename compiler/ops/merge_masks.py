@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import TdcError
+from ..errors import TdcError, listing
 from ..ir import shape_str
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def _fits_mask(b: Builder, inputs: list[Value], what: str, same: bool) -> None:
         m = b.mask(v)
         bad = m is not None and tuple(m.shape) != tuple(v.shape[:-1])
         if bad or (same and tuple(v.shape) != tuple(inputs[0].shape)):
-            shapes = ", ".join(shape_str(v.shape) for v in inputs)
+            shapes = listing(shape_str(v.shape) for v in inputs)
             raise TdcError(f"{what} on masked inputs {shapes} is not supported")
 
 

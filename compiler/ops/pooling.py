@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
     from ..lowering import Builder, LayerSpec
 
-_FORMAT = Param(None, optional(choice("channels_last")))
-_PADDING = Param("valid", choice("valid", "same"))
+_FORMAT = Param(None, optional(choice("channels_last", any_case=True)))
+_PADDING = Param("valid", choice("valid", "same"))  # Keras pooling: exact, unlike Conv
 
 
 def pool_params(rank: int, default_size: tuple[int, ...] | None) -> dict[str, Param]:

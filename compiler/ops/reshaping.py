@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..lowering import Builder, LayerSpec
 
 Pairs = tuple[tuple[int, int], ...]
-_FORMAT = Param(None, optional(choice("channels_last")))
+_FORMAT = Param(None, optional(choice("channels_last", any_case=True)))
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
 
 
@@ -239,7 +239,7 @@ def _layer_params(name: str, rank: int) -> dict[str, Param]:
         return {"cropping": Param(default, pairs(rank)), **fmt}
     if rank == 1:
         return {"size": Param((2,), int_tuple(1))}
-    kinds = Param("nearest", choice(*_INTERPOLATIONS))
+    kinds = Param("nearest", choice(*_INTERPOLATIONS, any_case=True))
     return {"size": Param((2, 2), int_tuple(2)), **fmt, "interpolation": kinds}
 
 
