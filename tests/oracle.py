@@ -18,7 +18,7 @@ from compiler.backends.keras import keras_model, run_keras
 from compiler.backends.numpy import load_module
 from compiler.backends.onnx import check as onnx_check
 from compiler.backends.onnx import run as onnx_run
-from compiler.weights import write_npz
+from compiler.io import write_npz
 
 ATOL, RTOL = 1e-4, 1e-3
 
@@ -141,3 +141,16 @@ def check_inputs(
 ) -> dict[str, float]:
     """Like ``check`` but on the given input arrays (e.g. whole masked steps mid-sequence)."""
     return compare(compile_with_random_weights(tmp, model, seed), xs)
+
+
+def onnx_ops(graph: Any) -> list[str]:
+    """Op types of an ONNX graph (or model) in order, with those inside the subgraphs of
+    control-flow nodes (``If`` branches, ``Scan`` and ``Loop`` bodies) after their node."""
+    graph = getattr(graph, "graph", graph)
+    out = []
+    for node in graph.node:
+        out.append(node.op_type)
+        for attr in node.attribute:
+            for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
+                out += onnx_ops(sub)
+    return out

@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from compiler.api import compile_file
 from compiler.backends.onnx import run
 from compiler.backends.onnx_opt import optimise
-from oracle import check, compile_with_random_weights, model, td
+from oracle import check, compile_with_random_weights, model, onnx_ops, td
 
 ROOT = Path(__file__).resolve().parents[1]
 CF, CL = [0, 3, 1, 2], [0, 2, 3, 1]
@@ -31,13 +31,16 @@ def test_video_example_converts_layout_once_per_conv_run():
     # One Transpose into the Conv/MaxPool run, one out before Flatten, one into the LSTM.
     assert counts["Transpose"] == 3, seq
     # 20 nodes, plus 7 that carry a NaN in a frame into the LSTM's state as Keras does
-    # (IsNaN, Cast, ReduceMax, CumSum, ReduceMax, Greater, Where)
-    assert len(seq) == 27, seq
+    # (IsNaN, Cast, ReduceMax, CumSum, ReduceMax, Greater, Where), plus 2 that run the LSTM
+    # only on a non-empty input (Size, Greater; the LSTM sits in an If's branch)
+    assert len(seq) == 29, seq
+    assert [counts[op] for op in ("Size", "If")] == [1, 1], seq
     assert [counts[op] for op in ("IsNaN", "CumSum", "Where")] == [1, 1, 1], seq
     # ReLU right after each Conv (onnxruntime fuses the pair), pooling straight after.
     conv_at = [i for i, op in enumerate(seq) if op == "Conv"]
     assert [seq[i + 1 : i + 3] for i in conv_at] == [["Relu", "MaxPool"]] * 2, seq
-    assert seq.count("LSTM") == 1 and seq.count("BatchNormalization") == 0
+    every = onnx_ops(proto)
+    assert every.count("LSTM") == 1 and every.count("BatchNormalization") == 0
 
 
 def test_td_dense_example_is_matmul_add():

@@ -7,7 +7,7 @@ from compiler.api import compile_file
 from compiler.errors import TdcError
 from compiler.params import ACTIVATIONS as KERAS_ACTIVATIONS
 from compiler.registry import get_op
-from oracle import check, check_inputs, model, td, write_model
+from oracle import check, check_inputs, model, onnx_ops, td, write_model
 
 LAYERS = ("SimpleRNN", "LSTM", "GRU")
 GATED = ("LSTM", "GRU")
@@ -76,7 +76,7 @@ def test_recurrent_activation(tmp_path, layer, act):
 def test_onnx_native_op_or_scan(tmp_path, layer, act):
     """The native ONNX op when it has the activations; a Scan loop otherwise."""
     proto = compile_file(write_model(tmp_path, model([None, 6], rnn(layer, activation=act)))).onnx()
-    ops = {n.op_type for n in proto.graph.node}
+    ops = set(onnx_ops(proto))
     native = {"SimpleRNN": "RNN"}.get(layer, layer)
     assert (native in ops, "Scan" in ops) == ((True, False) if act in NATIVE else (False, True))
 

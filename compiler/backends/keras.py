@@ -105,7 +105,33 @@ def keras_model(
 
 
 def run_keras(model: Any, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    out = model.predict(
-        inputs if len(inputs) > 1 else inputs[0], verbose=0, batch_size=max(1, inputs[0].shape[0])
-    )
+    """``model``'s outputs on ``inputs``, as Keras's ``predict`` gives them.
+
+    On a batch of 0, ``predict`` runs no batch at all (and fails); the model runs on one
+    all-zero sample instead and its outputs are cut back to none, which gives them their
+    shapes. Keras fails on a null axis of length 0 where a layer steps through it (an RNN,
+    TimeDistributed): that is a TdcError naming the input, not Keras's traceback.
+    """
+    if inputs and inputs[0].shape[0] == 0:
+        one = [np.zeros((1, *x.shape[1:]), x.dtype) for x in inputs]
+        return [o[:0] for o in run_keras(model, one)]
+    batch = max(1, inputs[0].shape[0])
+    try:
+        out = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0, batch_size=batch)
+    except Exception as e:
+        _refuse_empty_axis(model, inputs, e)
+        raise
     return [np.asarray(o) for o in (out if isinstance(out, list) else [out])]
+
+
+def _refuse_empty_axis(model: Any, inputs: list[np.ndarray], error: Exception) -> None:
+    """Raise a TdcError for ``error`` when an input has an axis of length 0 past the batch."""
+    for k, x in enumerate(inputs):
+        if 0 in x.shape[1:]:
+            name = getattr(model.inputs[k], "name", str(k)) if k < len(model.inputs) else str(k)
+            raise TdcError(
+                f"Keras cannot run this model on input '{name}' of shape {tuple(x.shape)}: "
+                f"an axis of length 0 ({type(error).__name__} in Keras)",
+                accepted="null axes of length 1 or more with --backend keras; the onnx and "
+                "numpy backends also take length 0",
+            ) from None

@@ -125,7 +125,7 @@ class _NoOp(OpDef):
 _RATE = Param(REQUIRED, number(lo=0, hi=1))
 _SEED = Param(None, optional(integer(lo=0)))
 _NOISE = Param(None, optional(int_list(lo=1)))
-_FORMAT = Param(None, optional(choice("channels_last")))
+_FORMAT = Param(None, optional(choice("channels_last", any_case=True)))
 
 for _name, _params in {
     "Dropout": {"rate": _RATE, "noise_shape": _NOISE, "seed": _SEED},
@@ -154,10 +154,28 @@ class ReshapeOp(OpDef):
             raise TdcError(
                 f"cannot reshape to {shape_str(node.output.shape)}: more than one dynamic dimension"
             )
-        g.set(node, g.op("Reshape", [g[node.inputs[0]], g.ints([0, *dims])]))
+        x = g[node.inputs[0]]
+        if -1 not in dims:  # 0: the batch axis as it is, 0 included
+            g.set(node, g.op("Reshape", [x, g.ints([0, *dims])]))
+            return
+        # -1 is undefined on a batch of 0 (0 / 0): the dynamic dim is the per-sample size
+        # over the static ones, and may itself be 0, so the shape is taken as written
+        shape = g.op("Shape", [x])
+        rank = node.inputs[0].rank
+        per = g.op("ReduceProd", [g.op("Slice", [shape, g.ints([1]), g.ints([rank])])], keepdims=1)
+        k = dims.index(-1)
+        before, after = dims[:k], dims[k + 1 :]
+        dyn = g.op("Div", [per, g.ints([static_size(tuple(before + after)) or 1])])
+        parts = [g.op("Slice", [shape, g.ints([0]), g.ints([1])])]
+        parts += [g.ints(before)] if before else []
+        parts += [dyn, *([g.ints(after)] if after else [])]
+        g.set(node, g.op("Reshape", [x, g.op("Concat", parts, axis=0)], allowzero=1))
 
     def numpy(self, node: Node) -> dict[str, Any]:
         dims = [str(d) if isinstance(d, int) else "-1" for d in node.attrs["shape"]]
+        if "-1" in dims:  # -1 is undefined on a batch of 0: the per-sample size instead
+            known = static_size(tuple(d for d in node.attrs["shape"] if isinstance(d, int))) or 1
+            dims[dims.index("-1")] = f"int(np.prod(x.shape[1:])) // {known}"
         return {"target": ", ".join(["x.shape[0]", *dims])}
 
 

@@ -12,13 +12,20 @@ the native op when it has the activations (a masked layer with each sample's val
 moved to the front, ``recurrent_compact``); otherwise a Scan loop with the cell written
 out (``recurrent_masked``). ``act`` is deliberately not called
 ``activation``: that attr name means an activation fused after the op.
+
+Empty inputs: a batch of 0 gives empty outputs of the same shapes as Keras. A sequence of
+0 steps, which Keras itself cannot run (its RNN and TimeDistributed index step 0), gives
+an empty output sequence, and a last output and final states equal to the initial state
+(zeros, or the given ``initial_state``): what Keras gives for a sequence whose every step
+is masked, i.e. no step was seen. ONNX guards each loop with an ``If`` on the input's size
+(``recurrent_onnx.if_nonempty``): onnxruntime's LSTM and GRU abort on them, its Scan fails.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import TdcError
+from ..errors import TdcError, listing
 from ..ir import Node, Shape, check_rank, shape_str
 from ..params import Param, boolean
 from ..registry import OpDef, WeightSpec, register
@@ -86,7 +93,7 @@ class _Recurrent(OpDef):
         if states and len(states) != self.n_states:
             raise TdcError(
                 f"{self.name} takes {self.n_states} initial state(s) "
-                f"({', '.join(STATE_NAMES[: self.n_states])}) after the sequence, got {len(states)}"
+                f"({listing(STATE_NAMES[: self.n_states])}) after the sequence, got {len(states)}"
             )
         weights = b.weights(self.weight_specs(spec.attrs, [x.shape]))
         mask = b.mask(x)

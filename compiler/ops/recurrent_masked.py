@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from onnx import TensorProto, helper
 
 from .activations import onnx_act
+from .recurrent_onnx import if_nonempty, zeros
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
@@ -35,9 +36,7 @@ def _reverse_time(g: OnnxBuilder, x: str) -> str:
 def _zeros_state(g: OnnxBuilder, x: str, units: int) -> str:
     """An (N, units) float zero tensor, N read from the (T, N, F) input."""
     batch = g.op("Slice", [g.op("Shape", [x]), g.ints([1], "starts"), g.ints([2], "ends")])
-    shape = g.op("Concat", [batch, g.ints([units])], axis=0)
-    zero = helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])
-    return g.op("ConstantOfShape", [shape], value=zero)
+    return zeros(g, batch, units)
 
 
 def _projection(g: OnnxBuilder, node: Node, x: str) -> str:
@@ -137,9 +136,16 @@ def lower_onnx_scan(g: OnnxBuilder, node: Node, op: str) -> list[str]:
     body, n_states = _body(g, node, op, masked)
     given = node.inputs[1 + int(masked) :]
     init = [g[s] for s in given] or [_zeros_state(g, x, node.attrs["units"])] * n_states
-    outs = g.op(
-        "Scan", [*init, *scanned], n_out=n_states + 1, body=body, num_scan_inputs=len(scanned)
-    )
+
+    def run() -> list[str]:
+        n_out, n_scan = n_states + 1, len(scanned)
+        return g.op("Scan", [*init, *scanned], n_out=n_out, body=body, num_scan_inputs=n_scan)
+
+    def empty() -> list[str]:  # no steps (onnxruntime's Scan fails on them) or no samples
+        tn = g.op("Slice", [g.op("Shape", [x]), g.ints([0], "starts"), g.ints([2], "ends")])
+        return [*init, zeros(g, tn, node.attrs["units"])]
+
+    outs = if_nonempty(g, node.layer, x, run, empty)
     states = outs[:n_states]
     if node.attrs["return_sequences"]:
         out = g.op("Transpose", [outs[-1]], perm=[1, 0, 2])

@@ -4,15 +4,17 @@ Layout 0: the (N, T, F) input is transposed to (T, N, F); ``go_backwards`` rever
 time axis first, so ONNX's forward pass emits the sequence in Keras's (processing) order.
 Weights are converted from Keras's layout here: gate blocks reordered (LSTM i, f, c, o ->
 ONNX i, o, f, c; GRU z, r, h is already ONNX's order), transposed, and the bias split
-into ONNX's ``B = [Wb, Rb]``.
+into ONNX's ``B = [Wb, Rb]``. The op sits in an ``If`` that runs it only on an input with
+elements (:func:`if_nonempty`): no samples or no steps give the initial states.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from onnx import TensorProto
+from onnx import TensorProto, helper
 
 if TYPE_CHECKING:
     from ..backends.onnx import OnnxBuilder
@@ -135,7 +137,10 @@ def native_op(
     g: OnnxBuilder, node: Node, op: str, x: str, lens: str = ""
 ) -> tuple[str, list[str], list[str]]:
     """ONNX's own RNN / LSTM / GRU over the time-major ``x`` (``lens``: its optional
-    ``sequence_lens``): returns (Y, final states, the initial states given to it)."""
+    ``sequence_lens``): returns (Y, final states, the initial states given to it); Y is ""
+    without ``return_sequences``. The op runs only when ``x`` has elements (see
+    :func:`if_nonempty`); on no steps or no samples, Y is empty and the final states are
+    the initial ones (or zeros)."""
     names = ("W", "R", "B")
     weights = [g.const(a, n) for a, n in zip(onnx_weights(node, op), names, strict=False)]
     inputs = [x, *weights]
@@ -146,8 +151,66 @@ def native_op(
     if op == "GRU":
         attrs["linear_before_reset"] = int(node.attrs["reset_after"])
     n_states = 2 if op == "LSTM" and node.attrs.get("return_state") else 1
-    y, *finals = g.op(op, inputs, n_out=1 + n_states, **attrs)
-    return y, finals, init
+    seqs = bool(node.attrs["return_sequences"])
+    units = node.attrs["units"]
+
+    def run() -> list[str]:
+        y, *finals = g.op(op, inputs, n_out=1 + n_states, **attrs)
+        if not seqs:  # an optional output left out: the op need not write it
+            g.nodes[-1].output[0] = ""
+        return [y, *finals] if seqs else finals
+
+    def empty() -> list[str]:
+        tn = g.op("Slice", [g.op("Shape", [x]), g.ints([0], "starts"), g.ints([2], "ends")])
+        y = [g.op("Unsqueeze", [zeros(g, tn, units), g.ints([1], "axes")])] if seqs else []
+        n = g.op("Slice", [g.op("Shape", [x]), g.ints([1], "starts"), g.ints([2], "ends")])
+        zero = g.op("Unsqueeze", [zeros(g, n, units), g.ints([0], "axes")])
+        return [*y, *(init[:n_states] if init else [zero] * n_states)]
+
+    y, *finals = if_nonempty(g, node.layer, x, run, empty)
+    return (y, finals, init) if seqs else ("", [y, *finals], init)
+
+
+def zeros(g: OnnxBuilder, lead: str, units: int) -> str:
+    """A float zero tensor of shape ``(*lead, units)`` (``lead``: an int64 shape vector)."""
+    shape = g.op("Concat", [lead, g.ints([units])], axis=0)
+    zero = helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])
+    return g.op("ConstantOfShape", [shape], value=zero)
+
+
+def if_nonempty(
+    g: OnnxBuilder,
+    layer: str,
+    x: str,
+    run: Callable[[], list[str]],
+    empty: Callable[[], list[str]],
+) -> list[str]:
+    """The outputs of the nodes ``run`` emits when ``x`` has elements, else of those
+    ``empty`` emits: one ONNX ``If`` on ``Size(x) > 0``.
+
+    onnxruntime's native LSTM and GRU abort the whole process on a batch of 0 (GRU on 0
+    steps too) and Scan fails on 0 steps, so a recurrent loop runs in the ``then`` branch
+    only; ``empty`` gives the same outputs, empty or the initial states, without running
+    it. The test is two scalar ops per layer: the loop itself is not slowed.
+    """
+    cond = g.op("Greater", [g.op("Size", [x]), g.const(np.int64(0), "zero", np.int64)])
+    then_branch, n_out = _branch(g, run, f"{layer}/nonempty")
+    else_branch, _ = _branch(g, empty, f"{layer}/empty")
+    outs = g.op("If", [cond], n_out=n_out, then_branch=then_branch, else_branch=else_branch)
+    return outs if n_out > 1 else [outs]
+
+
+def _branch(g: OnnxBuilder, build: Callable[[], list[str]], name: str) -> tuple[Any, int]:
+    """A subgraph of the nodes ``build`` emits (reading outer names), and its output count."""
+    outer, g.nodes = g.nodes, []
+    outs = build()
+    made = {o for n in g.nodes for o in n.output}
+    for k, o in enumerate(outs):  # outer names passed on and repeats: each output its own
+        if o not in made or o in outs[:k]:
+            outs[k] = g.op("Identity", [o])
+    nodes, g.nodes = g.nodes, outer
+    infos = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outs]
+    return helper.make_graph(nodes, g.fresh(name), [], infos), len(outs)
 
 
 def guarded(

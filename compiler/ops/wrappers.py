@@ -74,12 +74,14 @@ class Fold(OpDef):
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
         x = node.inputs[0]
         rest = x.shape[2:]
-        if all(isinstance(d, int) for d in rest):
-            shape = g.ints([-1, *rest])
-        else:
-            tail = g.op("Slice", [g.op("Shape", [g[x]]), g.ints([2]), g.ints([x.rank])])
-            shape = g.op("Concat", [g.ints([-1]), tail], axis=0)
-        g.set(node, g.op("Reshape", [g[x], shape]))
+        if all(isinstance(d, int) and d > 0 for d in rest):  # -1 is N*T, even when 0
+            g.set(node, g.op("Reshape", [g[x], g.ints([-1, *rest])]))
+            return
+        # a dynamic axis may be 0, which neither -1 (0 / 0) nor a plain Reshape (0: copy) takes
+        dims = g.op("Shape", [g[x]])
+        lead = g.op("ReduceProd", [g.op("Slice", [dims, g.ints([0]), g.ints([2])])], keepdims=1)
+        shape = g.op("Concat", [lead, g.op("Slice", [dims, g.ints([2]), g.ints([x.rank])])], axis=0)
+        g.set(node, g.op("Reshape", [g[x], shape], allowzero=1))
 
 
 @register("unfold")
@@ -98,8 +100,8 @@ class Unfold(OpDef):
             tail = g.ints(list(rest))
         else:
             tail = g.op("Slice", [g.op("Shape", [g[y]]), g.ints([1]), g.ints([y.rank])])
-        shape = g.op("Concat", [lead, tail], axis=0)
-        g.set(node, g.op("Reshape", [g[y], shape]))
+        shape = g.op("Concat", [lead, tail], axis=0)  # N or T may be 0: a size, not "copy"
+        g.set(node, g.op("Reshape", [g[y], shape], allowzero=1))
 
     def numpy(self, node: Node) -> dict[str, Any]:
         return {}
