@@ -194,6 +194,7 @@ def bench(
     ``ort_threads``: onnxruntime's intra-op threads (0: its default, one per core).
     ``keras_export``: how ``keras-onnx`` is exported (``auto``, ``tensorflow``, ``jax``).
     """
+    from .tools import check_seeded_size
     from .verify import seeded_inputs
 
     backends = list(backends or BACKENDS)
@@ -203,6 +204,7 @@ def bench(
     progress = progress or (lambda what, done: None)
     progress("compiling", 0.0)
     compiled, proto, source, compile_s = _compile(Path(model_path))
+    check_seeded_size(compiled, batch, time)
     xs = seeded_inputs(compiled.spec, batch, time)
     setup = Setup(Path(model_path), compiled, proto, source, xs, ort_threads, keras_export)
     runners, missing = _runners(setup, backends, progress)

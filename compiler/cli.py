@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_options import MAX_BYTES, OutputPath
 from .errors import TdcError, VerificationMismatch
 
 MODEL = click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
@@ -35,6 +36,7 @@ Examples:
   python out/video.py frames.npy probs.npy"""
 )
 @MODEL
+@MAX_BYTES
 @click.option(
     "--target",
     type=click.Choice(["onnx", "numpy"]),
@@ -44,7 +46,7 @@ Examples:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath(),
     required=True,
     help="The file to write (.onnx or .py).",
 )
@@ -60,9 +62,7 @@ def compile(model: Path, target: str, output: Path, streaming: bool) -> None:  #
     from .tools import compile_to
 
     compile_to(model, target, output, streaming=streaming)
-    click.echo(
-        f"wrote {output}" + (f" and {output.with_suffix('.npz')}" if target == "numpy" else "")
-    )
+    _wrote(output, f" and {output.with_suffix('.npz')}" if target == "numpy" else "")
 
 
 @cli.command(
@@ -73,6 +73,7 @@ Examples:
   tdc run model.yaml --backend onnx --provider cuda -i frames.npy -o probs.npy"""
 )
 @MODEL
+@MAX_BYTES
 @click.option(
     "--backend", type=click.Choice(["onnx", "numpy", "keras"]), default="onnx", show_default=True
 )
@@ -87,7 +88,7 @@ Examples:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath(),
     required=True,
     help="OUT.npy (one output) or OUT.npz (several, keyed by name).",
 )
@@ -103,7 +104,7 @@ def run(model: Path, backend: str, inputs: tuple[str, ...], output: Path, provid
     from .tools import run_model
 
     run_model(model, backend, list(inputs), output, provider)
-    click.echo(f"wrote {output}")
+    _wrote(output)
 
 
 @cli.command(
@@ -115,6 +116,7 @@ Examples:
   tdc verify model.yaml --streaming --time 12"""
 )
 @MODEL
+@MAX_BYTES
 @click.option(
     "--backend",
     default="onnx,numpy",
@@ -178,6 +180,7 @@ Examples:
   tdc inspect model.yaml --ir"""
 )
 @MODEL
+@MAX_BYTES
 @click.option("--ir", is_flag=True, help="Also print the IR before and after the passes.")
 def inspect(model: Path, ir: bool) -> None:
     """Per-layer output shapes, parameters and FLOPs of MODEL."""
@@ -195,10 +198,11 @@ Examples:
   tdc verify models/classifier.yaml""",
 )
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@MAX_BYTES
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath(),
     required=True,
     help="The model file to write (.yaml); the weights go beside it as .npz.",
 )
@@ -207,7 +211,7 @@ def import_command(source: Path, output: Path) -> None:
     from .tools import import_model
 
     import_model(source, output)
-    click.echo(f"wrote {output} and {output.with_suffix('.npz')}")
+    _wrote(output, f" and {output.with_suffix('.npz')}")
 
 
 @cli.command(
@@ -218,6 +222,7 @@ Examples:
   tdc bench model.yaml --backend onnx,keras"""
 )
 @MODEL
+@MAX_BYTES
 @click.option("--batch", type=click.IntRange(1, 4096), default=8, show_default=True)
 @click.option(
     "--time",
@@ -260,8 +265,17 @@ def bench(
     click.echo(format_results(results))
 
 
+def _wrote(output: Path, more: str = "") -> None:
+    """Say what was written: on stderr when the output is a stream (``-o /dev/stdout``)."""
+    from .safe_write import is_stream
+
+    click.echo(f"wrote {output}{more}", err=is_stream(output))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input exits 2 with one message, a verification mismatch exits 1."""
+    from .safe_write import Interrupted
+
     try:
         cli.main(args=argv, prog_name="tdc", standalone_mode=False)
     except TdcError as e:
@@ -280,6 +294,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except (KeyboardInterrupt, BrokenPipeError):
         sys.exit(2)
+    except Interrupted as e:  # SIGTERM / SIGHUP: temporaries are gone; end as signalled
+        sys.exit(128 + e.signum)
     except Exception as e:  # noqa: BLE001  (a bug must still not print a traceback)
         click.echo(f"tdc: internal error: {type(e).__name__}: {e} (please report this)", err=True)
         sys.exit(2)

@@ -22,11 +22,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .errors import TdcError
+from .errors import TdcError, listing
 from .import_convert import Converter
-from .io import write_atomic
+from .io import write_atomic, write_npz
 from .registry import layer_types
-from .weights import write_npz
 
 
 def import_keras(src: Path, dst: Path) -> None:
@@ -42,7 +41,7 @@ def import_keras(src: Path, dst: Path) -> None:
     if conv.problems:
         unknown = any("type not supported" in p for p in conv.problems)
         raise TdcError(
-            f"cannot import {len(conv.problems)} layer(s): " + "; ".join(conv.problems),
+            f"cannot import {len(conv.problems)} layer(s): " + listing(conv.problems, sep="; "),
             file=str(src),
             accepted=("layer types " + ", ".join(layer_types())) if unknown else None,
         )

@@ -1,27 +1,27 @@
 """Files in and out: arrays read safely, outputs written whole or not at all.
 
 ``.npy`` data is parsed here rather than by ``np.load``: the header is read and checked
-first (no pickled objects, a plain numeric dtype, at most ``limit`` elements, no more
-bytes promised than the file holds), so a hostile or truncated file is refused before
+first (no pickled objects, a plain numeric dtype, at most the memory cap in bytes, no
+more bytes promised than the file holds), so a hostile or truncated file is refused before
 anything is allocated, and nothing in it is ever executed.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
 from .errors import TdcError
+from .limits import human, max_bytes
 from .loader import InputSpec
-from .params import MAX_ELEMENTS
+from .safe_write import write_atomic
 
 #: What reading a damaged ``.npy`` or ``.npz`` may raise; each becomes a ``TdcError``.
 READ_ERRORS = (
@@ -36,49 +36,15 @@ READ_ERRORS = (
     NotImplementedError,
     RuntimeError,
 )
-#: Most elements of one input array (the file must also hold every byte its header promises).
-MAX_INPUT_ELEMENTS = MAX_ELEMENTS * 16
+#: The dtype kinds an array may have: bool, integers, floats, complex (refused later with a
+#: reason where they do not fit); text, objects, records and dates never.
+NUMERIC_KINDS = "biufc"
 NPY_ACCEPTED = "a .npy file of a plain numeric array (written by numpy.save)"
 
 
-def write_atomic(pairs: list[tuple[Path, Callable[[Path], None]]]) -> None:
-    """Write every file to a temporary beside it, then rename them all into place."""
-    temps: list[tuple[Path, Path]] = []
-    target = pairs[0][0] if pairs else Path()
-    try:
-        for target, writer in pairs:
-            for folder in (target.parent, *target.parent.parents):
-                if folder.exists() and not folder.is_dir():
-                    raise NotADirectoryError(0, f"{folder} is not a folder")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            os.close(fd)
-            temps.append((Path(tmp), target))
-            writer(Path(tmp))
-        mode = 0o666 & ~_umask()
-        for tmp, target in temps:
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-    except OSError as e:
-        raise TdcError(
-            f"cannot write the output: {e.strerror or e}",
-            file=str(target),
-            accepted="a writable file path (missing folders are created)",
-        ) from None
-    finally:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-def read_npy(f: BinaryIO, available: int, limit: int) -> np.ndarray:
-    """One array from an open ``.npy`` stream of ``available`` bytes; ``ValueError`` says
-    what is wrong. Plain (non-record) dtypes only; never pickled objects."""
+def read_header(f: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype from an open ``.npy`` stream; nothing else is read.
+    ``ValueError`` says what is wrong: plain numeric dtypes only, never pickled objects."""
     version = np.lib.format.read_magic(f)
     if version == (1, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
@@ -90,10 +56,26 @@ def read_npy(f: BinaryIO, available: int, limit: int) -> np.ndarray:
         raise ValueError("it holds Python objects (pickled data is never loaded)")
     if dtype.kind == "V" or dtype.fields is not None or dtype.subdtype is not None:
         raise ValueError(f"dtype {dtype} is a record type, not plain values")
-    count = math.prod(shape)
-    if count > limit:
-        raise ValueError(f"shape {shape} has {count} elements, more than the {limit} accepted")
-    nbytes = count * dtype.itemsize
+    if dtype.kind not in NUMERIC_KINDS:
+        raise ValueError(f"dtype {dtype} is not numeric (text, dates and bytes are refused)")
+    return shape, fortran, dtype
+
+
+def npy_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """The bytes an array of ``shape`` and ``dtype`` holds in memory."""
+    return math.prod(shape) * dtype.itemsize
+
+
+def read_npy(f: BinaryIO, available: int, limit: int) -> np.ndarray:
+    """One array from an open ``.npy`` stream of ``available`` bytes, of at most ``limit``
+    bytes in memory: the header is checked before a byte of data is read."""
+    shape, fortran, dtype = read_header(f)
+    nbytes = npy_bytes(shape, dtype)
+    if nbytes > limit:
+        raise ValueError(
+            f"shape {shape} of {dtype} takes {human(nbytes)}, more than the {human(limit)} "
+            "memory cap (--max-bytes)"
+        )
     if nbytes > available:
         raise ValueError(f"shape {shape} needs {nbytes} bytes but the file holds {available}")
     data = f.read(nbytes)
@@ -103,8 +85,9 @@ def read_npy(f: BinaryIO, available: int, limit: int) -> np.ndarray:
     return np.frombuffer(bytearray(data), dtype).reshape(shape, order=order)
 
 
-def read_array(path: str | Path) -> np.ndarray:
-    """One array from a ``.npy`` file, header checked before any data is read."""
+def read_array(path: str | Path, limit: int | None = None) -> np.ndarray:
+    """One array from a ``.npy`` file, header checked before any data is read; at most
+    ``limit`` bytes (default: the memory cap)."""
     file = str(path)
     try:
         size = os.stat(path).st_size
@@ -114,7 +97,7 @@ def read_array(path: str | Path) -> np.ndarray:
                     "this is an .npz archive, not one array", file=file, accepted=NPY_ACCEPTED
                 )
             f.seek(0)
-            return read_npy(f, size, MAX_INPUT_ELEMENTS)
+            return read_npy(f, size, max_bytes() if limit is None else limit)
     except FileNotFoundError:
         raise TdcError("input file not found", file=file, accepted=NPY_ACCEPTED) from None
     except READ_ERRORS as e:
@@ -193,11 +176,22 @@ def save_outputs(path: Path, outputs: dict[str, np.ndarray]) -> None:
             file=str(path),
             accepted="-o OUT.npz",
         )
-    from .weights import write_npz
-
     write_atomic([(path, lambda p: write_npz(p, outputs))])
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:
     with open(path, "wb") as f:
         np.save(f, arr, allow_pickle=False)
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """A byte-reproducible ``.npz``: sorted keys, fixed timestamps, no compression."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for key in sorted(arrays):
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            data = io.BytesIO()
+            np.lib.format.write_array(data, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            zf.writestr(info, data.getvalue())
+    path.write_bytes(buf.getvalue())

@@ -7,13 +7,52 @@ from pathlib import Path
 
 import numpy as np
 
-from .api import compile_file
-from .errors import TdcError, VerificationMismatch
+from .api import Compiled, compile_file, compile_spec
+from .errors import TdcError, VerificationMismatch, listing
 from .io import check_input, read_array, save_outputs, write_atomic
+from .limits import check_bytes, check_values
+from .loader import ModelSpec, load_model
+from .safe_write import is_stream, refuse_overwrite
+
+#: The file name ending each output must have (a device or FIFO is written as it is).
+SUFFIXES = {"onnx": (".onnx",), "numpy": (".py",), "run": (".npy", ".npz")}
+
+
+def model_inputs(spec: ModelSpec) -> list[tuple[str, Path]]:
+    """The files a command on ``spec`` reads, each named by what it is."""
+    files = [("the model file", Path(spec.file))]
+    if spec.weights is not None:
+        files.append(("the model's weights file", spec.weights))
+    return files
+
+
+def check_suffix(output: Path, kind: str, option: str = "-o") -> None:
+    """Refuse an output whose name says another format (``a.txt`` for ONNX bytes)."""
+    wanted = SUFFIXES[kind]
+    if output.suffix in wanted or is_stream(output):
+        return
+    what = {"onnx": "an ONNX model", "numpy": "a Python module", "run": "NumPy arrays"}[kind]
+    raise TdcError(
+        f"{option} {output.name}: this command writes {what}",
+        file=str(output),
+        accepted=f"{option} " + " or ".join(f"NAME{s}" for s in wanted),
+    )
+
+
+def _outputs(target: str, output: Path) -> list[Path]:
+    """Every file ``tdc compile`` may write for ``output``."""
+    if target == "numpy":
+        return [output, output.with_suffix(".npz")]
+    from .backends.onnx_save import data_path
+
+    return [output, data_path(output)]
 
 
 def compile_to(model: Path, target: str, output: Path, streaming: bool = False) -> None:
-    compiled = compile_file(model)
+    check_suffix(output, target)
+    spec = load_model(model)
+    refuse_overwrite(_outputs(target, output), model_inputs(spec))
+    compiled = compile_spec(spec)
     if streaming:
         compiled.step()  # refuses (exit 2, naming the layer) a model with no step form
     if target == "onnx":
@@ -22,11 +61,7 @@ def compile_to(model: Path, target: str, output: Path, streaming: bool = False) 
         # checked, then written whole (external data beside it past protobuf's 2 GiB)
         write_onnx(compiled.step_onnx() if streaming else compiled.onnx(), output)
         return
-    if output.suffix != ".py":
-        raise TdcError(
-            "--target numpy writes a Python module: give -o a .py path", file=str(output)
-        )
-    from .weights import write_npz
+    from .io import write_npz
 
     text, weights = compiled.numpy_source()
     write_atomic(
@@ -37,37 +72,65 @@ def compile_to(model: Path, target: str, output: Path, streaming: bool = False) 
     )
 
 
-def _bind_inputs(compiled, inputs: list[str]) -> list[np.ndarray]:
-    specs = compiled.spec.inputs
-    by_name: dict[str, str] = {}
+def input_files(spec: ModelSpec, inputs: list[str]) -> dict[str, Path]:
+    """``-i FILE`` / ``-i NAME=FILE`` options -> the file of each model input."""
+    specs = spec.inputs
+    names = listing(s.name for s in specs)
+    by_name: dict[str, Path] = {}
     for item in inputs:
         name, sep, path = item.partition("=")
         if not sep:
             if len(inputs) != 1 or len(specs) != 1:
                 raise TdcError(
                     f"-i {item}: the model has {len(specs)} inputs; use -i NAME=FILE",
-                    accepted=", ".join(s.name for s in specs),
+                    accepted=names,
                 )
             name, path = specs[0].name, item
         if name not in {s.name for s in specs} or name in by_name:
-            raise TdcError(
-                f"-i {item}: unknown or repeated input '{name}'",
-                accepted=", ".join(s.name for s in specs),
-            )
-        by_name[name] = path
+            raise TdcError(f"-i {item}: unknown or repeated input '{name}'", accepted=names)
+        if not path:
+            raise TdcError(f"-i {item}: no file after '{name}='", accepted=f"-i {name}=FILE.npy")
+        by_name[name] = Path(path)
     missing = [s.name for s in specs if s.name not in by_name]
     if missing:
-        raise TdcError(f"missing input(s): {', '.join(missing)}", accepted="-i NAME=FILE each")
+        raise TdcError(f"missing input(s): {listing(missing)}", accepted="-i NAME=FILE each")
+    return by_name
+
+
+def _read_inputs(compiled: Compiled, files: dict[str, Path]) -> list[np.ndarray]:
     limits = compiled.spec.id_limits
-    return [
-        check_input(read_array(by_name[s.name]), s, by_name[s.name], limits.get(s.name))
-        for s in specs
-    ]
+    xs = []
+    for s in compiled.spec.inputs:
+        path = files[s.name]
+        xs.append(check_input(read_array(path), s, str(path), limits.get(s.name)))
+        check_bytes(sum(x.nbytes for x in xs), "the input arrays", file=str(path))
+    return xs
+
+
+def check_run_size(compiled: Compiled, xs: list[np.ndarray]) -> None:
+    """Refuse inputs at which the model's largest value would pass the memory cap."""
+    sizes: dict[str, int] = {}
+    for v, x in zip(compiled.graph.inputs, xs, strict=False):
+        for d, n in zip(v.shape, x.shape, strict=False):
+            if isinstance(d, str):
+                sizes[d] = n
+    check_values(_values(compiled), sizes, max(sizes.values(), default=1))
+
+
+def _values(compiled: Compiled) -> list:
+    graph = compiled.graph
+    return [*graph.inputs, *(v for node in graph.nodes for v in node.outputs)]
 
 
 def run_model(model: Path, backend: str, inputs: list[str], output: Path, provider: str) -> None:
-    compiled = compile_file(model)
-    xs = _bind_inputs(compiled, inputs)
+    check_suffix(output, "run")
+    spec = load_model(model)
+    files = input_files(spec, inputs)
+    arrays = [(f"the input file for '{n}'", p) for n, p in files.items()]
+    refuse_overwrite([output], model_inputs(spec) + arrays)
+    compiled = compile_spec(spec)
+    xs = _read_inputs(compiled, files)
+    check_run_size(compiled, xs)
     if backend == "keras":
         from .backends.keras import keras_model, run_keras
 
@@ -102,6 +165,7 @@ def verify_model(
     if not (math.isfinite(atol) and math.isfinite(rtol)):
         raise TdcError(f"--atol {atol} --rtol {rtol}", accepted="finite tolerances >= 0")
     compiled = compile_file(model)
+    check_seeded_size(compiled, batch, max(times))
     if streaming:
         from .stream_verify import compare_steps
 
@@ -125,6 +189,12 @@ def verify_model(
     raise VerificationMismatch(f"{r.backend} differs from Keras on output '{r.output}'; {where}")
 
 
+def check_seeded_size(compiled: Compiled, batch: int, time: int) -> None:
+    """Refuse a ``verify`` / ``bench`` run whose seeded inputs or largest value would pass
+    the memory cap, before anything is drawn."""
+    check_values(_values(compiled), {"N": batch}, time)
+
+
 def inspect_text(model: Path, ir: bool) -> str:
     from .inspect_model import layer_table
 
@@ -142,4 +212,5 @@ def import_model(source: Path, output: Path) -> None:
 
     if output.suffix not in (".yaml", ".yml"):
         raise TdcError("give -o a .yaml path for the model file", file=str(output))
+    refuse_overwrite([output, output.with_suffix(".npz")], [("the Keras model", source)])
     import_keras(source, output)

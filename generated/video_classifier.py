@@ -15,17 +15,20 @@ One time step at a time (same results as the whole sequence):
 import numpy as np
 
 INPUTS = {
-    'frames': ((None, None, 32, 32, 3), np.float32),
+    "frames": ((None, None, 32, 32, 3), np.float32),
 }
-OUTPUTS = ('probs',)
+# integer inputs: their ids index an Embedding, so lie in [0, limit)
+ID_LIMITS = {
+}
+OUTPUTS = ("probs",)
 # one time step of each input (the time axis removed)
 STEP_INPUTS = {
-    'frames': ((None, 32, 32, 3), np.float32),
+    "frames": ((None, 32, 32, 3), np.float32),
 }
 # carried state: key -> (units, recurrent layer, which state); zeros before the first step
 STATES = {
-    'state_0': (64, 'lstm', "h"),
-    'state_1': (64, 'lstm', "c"),
+    "state_0": (64, "lstm", "h"),
+    "state_1": (64, "lstm", "c"),
 }
 
 
@@ -51,7 +54,7 @@ def _softmax(x, axis=-1):
 
 # layer 'conv1' (TimeDistributed(Conv2D)): merge batch and time (N, T, 32, 32, 3) -> (N*T, 32, 32, 3)
 def conv1_fold(x):
-    return x.reshape((-1,) + x.shape[2:])
+    return x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
 
 
 # layer 'conv1' (TimeDistributed(Conv2D)): conv 3x3 window, pads ((1, 1), (1, 1)) -> (N*T, 32, 32, 16)
@@ -191,19 +194,64 @@ def step_lstm_lstm(x0, x1, x2, kernel, recurrent_kernel, bias):
 
 
 def _check(name, x, table=INPUTS):
+    """Input ``name`` (a key of ``table``) as the model takes it, or ValueError naming it."""
     shape, dtype = table[name]
-    x = np.asarray(x)
-    if np.issubdtype(dtype, np.floating):
-        x = x.astype(dtype, copy=False)
-    elif not np.issubdtype(x.dtype, np.integer):
-        raise ValueError(f"input {name!r}: expected integers, got {x.dtype}")
-    else:
-        x = x.astype(dtype, copy=False)
+    x = _array(f"input {name!r}", x, shape, dtype)
+    limit = ID_LIMITS.get(name)
+    if limit is not None and x.size and (x.min() < 0 or x.max() >= limit):
+        raise ValueError(f"input {name!r}: ids {x.min()} to {x.max()}, expected [0, {limit})")
+    return x
+
+
+def _array(what, x, shape, dtype):
+    """``x`` as an array of ``dtype`` and ``shape`` (None: any length), as the command line
+    takes it: real numbers (integers for ids) in the range of ``dtype``, no masked arrays."""
+    ints = np.issubdtype(dtype, np.integer)
+    want = tuple("any" if s is None else s for s in shape)
+    if np.ma.isMaskedArray(x):
+        raise ValueError(f"{what}: a masked array; expected a plain array of shape {want}")
+    if x is None:
+        raise ValueError(f"{what}: expected an array of shape {want}, got None")
+    try:
+        x = np.asarray(x)
+    except (TypeError, ValueError):  # ragged nested lists
+        x = np.array(None)
+    if x.dtype.kind not in ("iu" if ints else "iuf"):
+        kind = "integers" if ints else "real numbers (int, uint or float)"
+        raise ValueError(f"{what}: expected {kind} of shape {want}, got dtype {x.dtype}")
     ok = x.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, x.shape))
     if not ok:
-        want = tuple("any" if s is None else s for s in shape)
-        raise ValueError(f"input {name!r}: expected shape {want}, got {x.shape}")
-    return x
+        raise ValueError(f"{what}: expected shape {want}, got {x.shape}")
+    if ints and x.size:
+        info = np.iinfo(dtype)
+        if int(x.min()) < info.min or int(x.max()) > info.max:
+            raise ValueError(f"{what}: values beyond the {info.dtype} range")
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = x.astype(dtype, copy=False)
+    narrowed = x.dtype.kind == "f" and x.dtype.itemsize > y.dtype.itemsize
+    if narrowed and np.isinf(y).sum() != np.isinf(x).sum():
+        raise ValueError(f"{what}: values beyond the {y.dtype} range")
+    return y
+
+
+class StateError(ValueError, TypeError):
+    """A ``state`` that ``step`` cannot take (a ValueError; a TypeError too, as before)."""
+
+
+def _states(state, batch):
+    """``state`` checked against ``STATES``: each key once, each a (batch, units) array."""
+    if not isinstance(state, dict):
+        raise StateError(f"state: expected a dict with keys {list(STATES)}")
+    for key in state:
+        if key not in STATES:
+            raise StateError(f"state: unexpected key {key!r}; expected keys {list(STATES)}")
+    for key in STATES:
+        if key not in state:
+            raise StateError(f"state: missing key {key!r}; expected keys {list(STATES)}")
+    out = {}
+    for key, (units, _, _) in STATES.items():
+        out[key] = _array(f"state {key!r}", state[key], (batch, units), np.float32)
+    return out
 
 
 class Model:
@@ -240,13 +288,12 @@ class Model:
             x = dict(zip(names, x)) if isinstance(x, (list, tuple)) else {names[0]: x}
         if sorted(x) != sorted(names):
             raise TypeError(f"step inputs: expected {names}, got {sorted(x)}")
-        if sorted(state) != sorted(STATES):
-            raise TypeError(f"state: expected keys {list(STATES)}, got {sorted(state)}")
         x = {n: _check(n, x[n], STEP_INPUTS) for n in names}
+        state = _states(state, x[names[0]].shape[0])
         w = self.w
-        v_frames = x['frames']
-        v_state_in_0 = np.asarray(state['state_0'], np.float32)
-        v_state_in_1 = np.asarray(state['state_1'], np.float32)
+        v_frames = x["frames"]
+        v_state_in_0 = state["state_0"]
+        v_state_in_1 = state["state_1"]
         v_conv1_Conv2D = conv1_conv2d(v_frames, w["conv1_conv2d/kernel"], w["conv1_conv2d/bias"])
         v_pool1_pool = pool1_pool(v_conv1_Conv2D)
         v_conv2_Conv2D = conv2_conv2d(v_pool1_pool, w["conv2_conv2d/kernel"], w["conv2_conv2d/bias"])
@@ -256,15 +303,15 @@ class Model:
         v_lstm_LSTM, v_lstm_LSTM_1, v_lstm_LSTM_2 = step_lstm_lstm(v_lstm_reshape, v_state_in_0, v_state_in_1, w["lstm_lstm/kernel"], w["lstm_lstm/recurrent_kernel"], w["lstm_lstm/bias"])
         v_probs_Dense = probs_dense(v_lstm_LSTM, w["probs_dense/kernel"], w["probs_dense/bias"])
         state = {
-            'state_0': v_lstm_LSTM_1,
-            'state_1': v_lstm_LSTM_2,
+            "state_0": v_lstm_LSTM_1,
+            "state_1": v_lstm_LSTM_2,
         }
         return v_probs_Dense, state
 
-    def predict(self, *args, **kwargs):
+    def predict(self, /, *args, **kwargs):
         x = self._bind(args, kwargs)
         w = self.w
-        v_frames = x['frames']
+        v_frames = x["frames"]
         v_conv1 = conv1_fold(v_frames)
         v_conv1_1 = conv1_conv2d(v_conv1, w["conv1_conv2d/kernel"], w["conv1_conv2d/bias"])
         v_pool1_1 = pool1_pool(v_conv1_1)
@@ -279,24 +326,103 @@ class Model:
 
 def load(path=None):
     """The model with its weights (default: the ``.npz`` beside this file)."""
-    if path is None:
-        path = __file__[: -len(".py")] + ".npz" if __file__.endswith(".py") else __file__ + ".npz"
-    with np.load(path, allow_pickle=False) as z:
+    with np.load(_weights_path() if path is None else path, allow_pickle=False) as z:
         return Model({k: z[k] for k in z.files})
 
 
+def _weights_path():
+    return __file__[: -len(".py")] + ".npz" if __file__.endswith(".py") else __file__ + ".npz"
+
+
 def _main(argv):
-    if len(argv) < 2 or len(argv) - 1 != len(INPUTS):
-        raise SystemExit(f"usage: python {__file__} IN.npy [...] OUT.npy|OUT.npz ({len(INPUTS)} inputs)")
-    arrays = [np.load(p, allow_pickle=False) for p in argv[:-1]]
-    result = load().predict(*arrays)
-    if isinstance(result, dict):
-        np.savez(argv[-1], **result)
-    else:
-        np.save(argv[-1], result)
+    """``python THIS.py IN.npy [...] OUT``: 0 once OUT is written; 2, with one line on
+    stderr and nothing written, for bad arguments or input files."""
+    import sys
+
+    try:
+        _run(argv)
+    except (ValueError, TypeError, OSError) as e:
+        print("error: " + " ".join(str(e).split()), file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(argv):
+    """Read the inputs, predict, write OUT (.npy: the one output; .npz: by output name)."""
+    if len(argv) != len(INPUTS) + 1:
+        raise ValueError(
+            f"usage: python THIS.py IN.npy [...] OUT.npy|OUT.npz: {len(INPUTS)} input(s) and "
+            f"one output path, got {len(argv)} argument(s)"
+        )
+    *paths, out = argv
+    if len(OUTPUTS) > 1 and not out.endswith(".npz"):
+        raise ValueError(f"{out}: the model has {len(OUTPUTS)} outputs; give an .npz path")
+    for kept in (_weights_path(), __file__, *paths):
+        if _same_file(out, kept):
+            raise ValueError(f"{out}: the output would overwrite {kept}")
+    result = load().predict(*[_read(p) for p in paths])
+    _write(out, result if isinstance(result, dict) else {OUTPUTS[0]: result})
+
+
+def _read(path):
+    """The array of a .npy file (never unpickled), or ValueError naming the file."""
+    import zipfile
+
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError, MemoryError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: not a readable .npy array ({e})")
+    if not isinstance(x, np.ndarray):
+        x.close()
+        raise TypeError(f"{path}: not a .npy array (an .npz archive)")
+    return x
+
+
+def _same_file(a, b):
+    import os
+
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _write(path, outputs):
+    """``outputs`` saved at ``path`` whole or not at all: a temporary file beside it,
+    renamed into place."""
+    import os
+
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    made = False
+    try:
+        with open(tmp, "xb") as f:
+            made = True
+            if path.endswith(".npz"):
+                _save_npz(f, outputs)
+            else:
+                (y,) = outputs.values()
+                np.save(f, y, allow_pickle=False)
+        os.replace(tmp, path)
+        made = False
+    except OSError as e:
+        raise OSError(f"cannot write {path}: {e.strerror or e}")
+    finally:
+        if made:
+            os.unlink(tmp)
+
+
+def _save_npz(f, outputs):
+    """An .npz of ``outputs`` by name (any name: ``np.savez`` keywords could clash)."""
+    import zipfile
+
+    with zipfile.ZipFile(f, "w") as z:
+        for key, y in outputs.items():
+            with z.open(key + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(y), allow_pickle=False)
 
 
 if __name__ == "__main__":
     import sys
 
-    _main(sys.argv[1:])
+    sys.exit(_main(sys.argv[1:]))

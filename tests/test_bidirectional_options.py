@@ -217,5 +217,7 @@ def test_state_reference_out_of_range(tmp_path):
 def test_streaming_still_refused(tmp_path):
     entry = bi("LSTM", 2, None, return_sequences=True, return_state=True)
     path = write_model(tmp_path, every_output(model([None, 4], entry), "bi", 6))
-    code, _, err = tdc("compile", path, "--target", "onnx", "--streaming", "-o", tmp_path / "s")
+    code, _, err = tdc(
+        "compile", path, "--target", "onnx", "--streaming", "-o", tmp_path / "s.onnx"
+    )
     assert code == 2 and "layer 'bi'" in err and "backwards" in err

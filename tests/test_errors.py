@@ -3,16 +3,9 @@
 import numpy as np
 import pytest
 
-from cli_util import tdc
-from compiler.weights import write_npz
-
-GOOD = """\
-inputs:
-  x: {shape: [null, 6]}
-layers:
-  - {name: d1, type: TimeDistributed, layer: {type: Dense, units: 4}}
-  - {name: d2, type: Dense, units: 3}
-"""
+from cli_util import GOOD, tdc
+from cli_util import good_weights as _good_weights
+from compiler.io import write_npz
 
 CASES = {
     "yaml_syntax": ("inputs: [unclosed\n", ["line 2, column 1", "invalid YAML"]),
@@ -78,16 +71,6 @@ def _with_weights(tmp_path, arrays):
     return path
 
 
-def _good_weights():
-    rng = np.random.default_rng(0)
-    return {
-        "d1/kernel": rng.random((6, 4), np.float32),
-        "d1/bias": np.zeros(4, np.float32),
-        "d2/kernel": rng.random((4, 3), np.float32),
-        "d2/bias": np.zeros(3, np.float32),
-    }
-
-
 @pytest.mark.parametrize(
     "mutate,needle",
     [
@@ -130,7 +113,8 @@ def test_good_weights_compile(tmp_path):
     [
         (np.zeros((2, 5, 7), np.float32), "has shape (2, 5, 7), expected ('batch', 'any', 6)"),
         (np.zeros((2, 6), np.float32), "has shape (2, 6)"),
-        (np.full((2, 3, 6), "a"), "expected float32"),
+        (np.full((2, 3, 6), "a"), "not numeric"),
+        (np.full((2, 3, 6), 1 + 2j), "expected float32"),
     ],
 )
 def test_bad_run_inputs(tmp_path, array, needle):
@@ -153,3 +137,25 @@ def test_bad_arguments(tmp_path):
     assert code == 2 and "unknown or repeated input 'nope'" in err
     code, _, err = tdc("compile", path, "--target", "numpy", "-o", tmp_path / "o.txt")
     assert code == 2 and ".py" in err
+
+
+def test_identity_initializer_needs_a_matrix(tmp_path):
+    """Keras builds every variable with its initialiser and refuses identity off 2-D; so
+    does tdc (it used to draw ones), while a Dense kernel takes it as Keras does."""
+    import keras
+
+    with pytest.raises(ValueError, match="2D"):
+        keras.layers.Conv2D(2, 3, kernel_initializer="identity").build((None, 8, 8, 3))
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "inputs:\n  x: {shape: [8, 8, 3]}\nlayers:\n"
+        "  - {name: c, type: Conv2D, filters: 2, kernel_size: 3, kernel_initializer: identity}\n"
+    )
+    code, _, err = tdc("inspect", path)
+    assert code == 2 and "layer 'c'" in err and "line 4" in err and "2-D" in err, err
+    path.write_text(
+        "inputs:\n  x: {shape: [8]}\nlayers:\n"
+        "  - {name: d, type: Dense, units: 3, kernel_initializer: identity}\n"
+    )
+    code, out, err = tdc("verify", path)
+    assert code == 0 and "all outputs match Keras" in out, err

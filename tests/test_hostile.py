@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from cli_util import tdc
-from compiler.params import MAX_SIZE, MAX_WEIGHTS
-from compiler.weights import write_npz
+from compiler.io import write_npz
+from compiler.params import MAX_SIZE
 
 H = "inputs:\n  x: {shape: [null, 6]}\nlayers:\n"
 GOOD = H + (
@@ -171,15 +171,17 @@ ROWS: dict[str, Row] = {
     # -- absurd sizes, refused before allocating --------------------------------------------
     "units_1e12": Row(lay("name: d, type: Dense, units: 1000000000000"), [ACC, "2147483647"]),
     "units_too_many_weights": Row(
-        lay("name: d, type: Dense, units: 1000000000"), ["too many weights", str(MAX_WEIGHTS)], 4
+        lay("name: d, type: Dense, units: 1000000000"), ["memory cap", "--max-bytes", ACC], 4
     ),
     "kernel_1e9": Row(
         lay("name: c, type: Conv1D, filters: 2, kernel_size: 1000000000"), [str(MAX_SIZE), ACC]
     ),
-    "lstm_huge": Row(lay("name: l, type: LSTM, units: 10000000"), ["too many weights"], 4, "l"),
+    "lstm_huge": Row(
+        lay("name: l, type: LSTM, units: 10000000"), ["memory cap", "--max-bytes"], 4, "l"
+    ),
     "embedding_huge": Row(
         EMB.replace("input_dim: 5, output_dim: 3", "input_dim: 100000000, output_dim: 100000"),
-        ["too many weights", ACC],
+        ["memory cap", ACC],
         4,
         "e",
     ),
@@ -360,7 +362,7 @@ ROWS: dict[str, Row] = {
     ),
     "weights_header_promises_too_much": Row(
         GOOD + "weights: w.npz\n",
-        ["elements", ACC],
+        ["memory cap", ACC],
         weights=header_only((100000, 100000, 1000), "d1/kernel"),
         blame="w.npz",
     ),
@@ -409,7 +411,7 @@ ROWS: dict[str, Row] = {
         GOOD, ["npz archive", ACC], cmd="run", input=npz({"a": np.zeros(3)}), blame="in.npy"
     ),
     "input_huge_header": Row(
-        GOOD, ["elements", ACC], cmd="run", input=header_only((100000, 100000, 6)), blame="in.npy"
+        GOOD, ["memory cap", ACC], cmd="run", input=header_only((100000, 100000, 6)), blame="in.npy"
     ),
     "input_truncated": Row(
         GOOD, ["bytes", ACC], cmd="run", input=header_only((2, 3, 6)), blame="in.npy"

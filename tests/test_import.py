@@ -195,3 +195,15 @@ def test_refuses_lambda_missing_and_corrupt(tmp_path):
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip file")
     assert "not a saved Keras model" in assert_refused(tmp_path, bad)
+
+
+def test_many_refused_layers_give_one_short_message(tmp_path):
+    """Each refused layer is named, the first ten of them; the message stays one line."""
+    x = inp = keras.Input((8, 4))
+    for k in range(30):
+        x = L.ActivityRegularization(l2=0.01, name=f"reg{k}")(x)
+    src = save(tmp_path, keras.Model(inp, x))
+    code, _, err = tdc("import", src, "-o", tmp_path / "m.yaml")
+    assert code == 2 and "cannot import 30 layer(s)" in err and "and 20 more" in err, err
+    assert "'reg0'" in err and "'reg29'" not in err and len(err) < 2000, err
+    assert not (tmp_path / "m.yaml").exists()
