@@ -2,7 +2,7 @@
 export on realistic models (``models.py``).
 
 Writes the model files into a temporary directory, runs the interleaved measurement of
-``compiler.bench`` on each (every round runs each backend once, in turn) with a progress
+``compiler.tools.bench`` on each (every round runs each backend once, in turn) with a progress
 bar on stderr, and prints latency and throughput per backend, latency ratios with
 geometric means, and tdc-ONNX's achieved FLOP/s against the machine's peak (a large
 float32 ``np.matmul`` measured in the same run); then the compile time of a generated
@@ -29,7 +29,7 @@ import yaml
 from models import deep_mlp, suite
 from report import Bar, chart, table
 
-from compiler.bench import bench, machine_peak
+from compiler.tools.bench import bench, machine_peak
 
 HERE = Path(__file__).resolve().parent
 
@@ -83,7 +83,7 @@ def compile_time(tmp: Path, depth: int) -> float:
 def help_time(runs: int) -> float:
     """Median wall time of ``tdc --help`` in a fresh process."""
     exe = shutil.which("tdc", path=str(Path(sys.executable).parent))
-    cmd = [exe, "--help"] if exe else [sys.executable, "-m", "compiler.cli", "--help"]
+    cmd = [exe, "--help"] if exe else [sys.executable, "-m", "compiler.tools.cli", "--help"]
     times = []
     for _ in range(runs):
         start = time.perf_counter()

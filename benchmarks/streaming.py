@@ -25,9 +25,9 @@ import numpy as np
 import yaml
 
 from compiler.api import compile_file
-from compiler.backends.numpy import load_module
-from compiler.backends.onnx import session
-from compiler.bench import interleaved
+from compiler.backends.numpy.codegen import load_module
+from compiler.backends.onnx.session import session
+from compiler.tools.bench import interleaved
 
 #: onnxruntime intra-op threads, as in run.py: one, so that no idle worker thread spins
 #: through the next backend's timing on a small machine.

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from .ir import Graph
-from .loader import ModelSpec, load_model
-from .lowering import Builder
+from .frontend.loader import ModelSpec, load_model
+from .ir.graph import Graph
+from .ir.lowering import Builder
+from .ir.verify import verify
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Compiled:
         return self._to_onnx(self.graph)
 
     def _to_onnx(self, graph: Graph) -> Any:
-        from .backends.onnx import to_onnx
+        from .backends.onnx.build import to_onnx
         from .errors import TdcError
 
         try:
@@ -35,7 +36,7 @@ class Compiled:
             raise e.with_context(file=self.spec.file, line=line) from None
 
     def numpy_source(self) -> tuple[str, dict[str, np.ndarray]]:
-        from .backends.numpy import to_numpy
+        from .backends.numpy.codegen import to_numpy
 
         return to_numpy(self.graph, Path(self.spec.file).name, self.step_or_reason())
 
@@ -45,7 +46,7 @@ class Compiled:
 
     def step(self) -> Any:
         """The model's step form (``streaming.StepGraph``); a TdcError when it has none."""
-        from .streaming import step_graph
+        from .streaming.step import step_graph
 
         if self._step is None:
             self._step = step_graph(self)
@@ -68,7 +69,7 @@ def compile_spec(spec: ModelSpec, optimize: bool = True) -> Compiled:
 
     builder = Builder(spec)
     graph = builder.build()
-    graph.verify()
+    verify(graph)
     before = graph.dump()
     if optimize:
         run_pipeline(graph)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 
-from compiler.cli import main
+from compiler.tools.cli import main
 
 
 def tdc(*args: str) -> tuple[int, str, str]:

@@ -14,11 +14,11 @@ import numpy as np
 import yaml
 
 from compiler.api import compile_file
-from compiler.backends.keras import keras_model, run_keras
-from compiler.backends.numpy import load_module
-from compiler.backends.onnx import check as onnx_check
-from compiler.backends.onnx import run as onnx_run
-from compiler.io import write_npz
+from compiler.backends.numpy.codegen import load_module
+from compiler.backends.onnx.save import check as onnx_check
+from compiler.backends.onnx.session import run as onnx_run
+from compiler.frontend.arrays import write_npz
+from compiler.keras.oracle import keras_model, run_keras
 
 ATOL, RTOL = 1e-4, 1e-3
 

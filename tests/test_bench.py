@@ -71,7 +71,7 @@ def test_keras_export_route_choice():
 
     import pytest
 
-    from compiler.keras_export import pick_route
+    from compiler.keras.export import pick_route
 
     has_tf = all(importlib.util.find_spec(m) for m in ("tensorflow", "tf2onnx"))
     assert pick_route("auto") == ("tensorflow" if has_tf else "jax")
@@ -105,7 +105,7 @@ def test_keras_export_child_reports_one_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("layers: [{name: d, type: Dense}]\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "compiler.keras_export", str(bad), str(tmp_path / "o.onnx")]
+        [sys.executable, "-m", "compiler.keras.export", str(bad), str(tmp_path / "o.onnx")]
         + [json.dumps([[2, 3, 4], "float32"])],
         capture_output=True,
         text=True,
@@ -125,9 +125,9 @@ def test_keras_export_via_tensorflow_matches_tdc(tmp_path):
     pytest.importorskip("tensorflow")
     pytest.importorskip("tf2onnx")
     from compiler.api import compile_file
-    from compiler.backends.onnx import session
-    from compiler.keras_export import export
-    from compiler.verify import seeded_inputs
+    from compiler.backends.onnx.session import session
+    from compiler.keras.export import export
+    from compiler.tools.verify import seeded_inputs
 
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(TINY))
@@ -143,10 +143,10 @@ def test_keras_export_via_tensorflow_matches_tdc(tmp_path):
 def test_benchmark_sessions_do_not_spin(tmp_path, monkeypatch):
     """The benchmark's onnxruntime sessions leave the CPU to the backend timed next (idle
     workers do not busy-wait); a session opened for ``tdc run`` keeps onnxruntime's default."""
-    import compiler.backends.onnx as backend
+    import compiler.backends.onnx.session as backend
     from compiler.api import compile_file
-    from compiler.bench_runners import onnx_runner
-    from compiler.verify import seeded_inputs
+    from compiler.tools.bench_runners import onnx_runner
+    from compiler.tools.verify import seeded_inputs
 
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(TINY))

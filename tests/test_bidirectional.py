@@ -6,7 +6,7 @@ import pytest
 import oracle
 from compiler.api import compile_file
 from compiler.errors import TdcError
-from compiler.io import write_npz
+from compiler.frontend.arrays import write_npz
 from oracle import check, model, td, write_model
 
 LAYERS = ("SimpleRNN", "LSTM", "GRU")

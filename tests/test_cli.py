@@ -97,7 +97,7 @@ def test_verify_passes(model_file):
 
 def test_verify_names_first_diverging_layer(model_file, monkeypatch):
     """A NumPy backend that forgets fused activations must be caught, and the layer named."""
-    import compiler.backends.numpy as backend
+    import compiler.backends.numpy.codegen as backend
     import compiler.ops.activations as acts
 
     forget = lambda kind, params, var: var  # noqa: E731
@@ -141,7 +141,7 @@ def test_cuda_provider_matches_cpu(model_file, tmp_path):
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         pytest.skip("no CUDA provider (needs onnxruntime-gpu and an NVIDIA GPU)")
     from compiler.api import compile_file
-    from compiler.backends.onnx import session
+    from compiler.backends.onnx.session import session
 
     sess = session(compile_file(model_file).onnx(), "cuda")
     assert sess.get_providers()[0] == "CUDAExecutionProvider"

@@ -20,10 +20,10 @@ import yaml
 
 from cli_util import tdc
 from compiler.api import compile_spec
-from compiler.backends import numpy as numpy_backend
-from compiler.backends.codegen_text import MAX_TEXT, UnescapedText, code_text
-from compiler.backends.numpy import templates_root
-from compiler.loader import load_model
+from compiler.backends.numpy import codegen as numpy_backend
+from compiler.backends.numpy.codegen import templates_root
+from compiler.backends.numpy.text import MAX_TEXT, UnescapedText, code_text
+from compiler.frontend.loader import load_model
 
 MARK = "PWNED"
 #: printable model names (what the loader accepts) that break out of a naive docstring
@@ -257,7 +257,7 @@ def test_cli_commands_run_nothing(tmp_path, monkeypatch, command):
 def test_import_of_a_hostile_keras_model_name_runs_nothing(tmp_path, monkeypatch):
     """Keras refuses only '/' in a name: a payload name imports (the model file keeps it
     as data); a name that is not printable is refused, and nothing is written."""
-    from compiler.backends.keras import import_keras
+    from compiler.keras.oracle import import_keras
 
     keras = import_keras()
     monkeypatch.chdir(tmp_path)

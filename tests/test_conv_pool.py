@@ -8,7 +8,7 @@ import pytest
 
 from compiler.api import compile_file
 from compiler.errors import TdcError
-from compiler.registry import get_op
+from compiler.ops import get_op
 from oracle import check, model, td, write_model
 
 

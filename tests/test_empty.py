@@ -17,10 +17,10 @@ import onnx
 import pytest
 
 from cli_util import tdc
-from compiler.backends.keras import keras_model, run_keras
-from compiler.backends.numpy import load_module
+from compiler.backends.numpy.codegen import load_module
 from compiler.errors import TdcError
-from compiler.io import write_npz
+from compiler.frontend.arrays import write_npz
+from compiler.keras.oracle import keras_model, run_keras
 from oracle import check, compile_with_random_weights, model, random_inputs, td
 
 DENSE = {"type": "Dense", "units": 5}
@@ -78,7 +78,7 @@ for job in json.loads(sys.argv[1]):
         outs = sess.run(None, dict(np.load(job["feeds"])))
         np.savez(job["out"], **{o.name: v for o, v in zip(sess.get_outputs(), outs)})
     else:
-        from compiler.cli import main
+        from compiler.tools.cli import main
         try:
             main(job["argv"])
         except SystemExit as e:

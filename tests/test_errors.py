@@ -5,7 +5,7 @@ import pytest
 
 from cli_util import GOOD, tdc
 from cli_util import good_weights as _good_weights
-from compiler.io import write_npz
+from compiler.frontend.arrays import write_npz
 
 CASES = {
     "yaml_syntax": ("inputs: [unclosed\n", ["line 2, column 1", "invalid YAML"]),

@@ -24,8 +24,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.cli import cli
 from compiler.errors import TdcError
+from compiler.tools.cli import cli
 
 EXAMPLES = int(os.environ.get("TDC_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(

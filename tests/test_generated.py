@@ -13,7 +13,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 
 def _compile(example: Path, out: Path) -> list[Path]:
-    from compiler.tools import compile_to
+    from compiler.tools.commands import compile_to
 
     stem = example.stem
     compile_to(example, "onnx", out / f"{stem}.onnx")

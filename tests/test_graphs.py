@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from compiler.api import Compiled, compile_file
-from compiler.backends.keras import keras_model
-from compiler.backends.numpy import load_module
-from compiler.backends.onnx import check as onnx_check
-from compiler.backends.onnx import session
+from compiler.backends.numpy.codegen import load_module
+from compiler.backends.onnx.save import check as onnx_check
+from compiler.backends.onnx.session import session
 from compiler.errors import TdcError
-from compiler.io import write_npz
+from compiler.frontend.arrays import write_npz
+from compiler.keras.oracle import keras_model
 from oracle import ATOL, RTOL, check, random_weights, td, write_model
 
 ELEMENTWISE = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")

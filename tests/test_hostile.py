@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from cli_util import tdc
-from compiler.io import write_npz
-from compiler.params import MAX_SIZE
+from compiler.frontend.arrays import write_npz
+from compiler.frontend.params import MAX_SIZE
 
 H = "inputs:\n  x: {shape: [null, 6]}\nlayers:\n"
 GOOD = H + (
@@ -504,7 +504,7 @@ def test_every_row_is_hostile_in_all_three_compile_paths(tmp_path):
 
 def _tdc_executable() -> list[str]:
     exe = Path(sys.executable).with_name("tdc")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "compiler.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "compiler.tools.cli"]
 
 
 @pytest.mark.parametrize(

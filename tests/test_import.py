@@ -10,9 +10,9 @@ import pytest
 
 from cli_util import tdc
 from compiler.api import compile_file
-from compiler.backends.keras import import_keras
-from compiler.loader import load_model
-from compiler.registry import layer_types
+from compiler.frontend.loader import load_model
+from compiler.keras.oracle import import_keras
+from compiler.ops import layer_types
 from oracle import assert_matches, backend_outputs
 
 keras = import_keras()

@@ -10,7 +10,7 @@ import numpy as np
 import yaml
 from test_import import L, import_and_compare, keras, normal, perturb
 
-from compiler.loader import load_model
+from compiler.frontend.loader import load_model
 
 
 def imported(tmp_path) -> dict:

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from compiler.api import compile_file
-from compiler.backends.keras import import_keras
-from compiler.backends.numpy import load_module, to_numpy
-from compiler.backends.onnx import check as onnx_check
-from compiler.backends.onnx import run as onnx_run
-from compiler.backends.onnx import to_onnx
+from compiler.backends.numpy.codegen import load_module, to_numpy
+from compiler.backends.onnx.build import to_onnx
+from compiler.backends.onnx.save import check as onnx_check
+from compiler.backends.onnx.session import run as onnx_run
 from compiler.errors import TdcError
-from compiler.ir import Graph, Node, Value
-from compiler.params import ACTIVATIONS
+from compiler.frontend.params import ACTIVATIONS
+from compiler.ir.graph import Graph, Node, Value
+from compiler.keras.oracle import import_keras
 from oracle import ATOL, RTOL, check, model, td, write_model
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from compiler.api import compile_file
 from compiler.errors import TdcError
-from compiler.params import ACTIVATIONS as KERAS_ACTIVATIONS
+from compiler.frontend.params import ACTIVATIONS as KERAS_ACTIVATIONS
 from oracle import check, check_inputs, model, td, write_model
 from oracle import onnx_ops as all_onnx_ops
 

@@ -15,8 +15,8 @@ import yaml
 from test_streaming import stream_check
 
 from cli_util import tdc
-from compiler.backends.keras import call_layer, import_keras, make_layer, pick
-from compiler.loader import load_model
+from compiler.frontend.loader import load_model
+from compiler.keras.oracle import call_layer, import_keras, make_layer, pick
 from oracle import check_inputs, compile_with_random_weights, td, write_model
 
 RNNS = ("SimpleRNN", "LSTM", "GRU")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from cli_util import GOOD, good_weights, tdc
-from compiler.io import write_npz
+from compiler.frontend.arrays import write_npz
 from compiler.limits import DEFAULT_MAX_BYTES, parse_size
 
 

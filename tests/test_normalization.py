@@ -5,9 +5,9 @@ import pytest
 
 from compiler.api import compile_file
 from compiler.errors import TdcError
-from compiler.ir import Node, Value
+from compiler.ir.graph import Node, Value
+from compiler.ops import get_op
 from compiler.ops.normalization import bn_scale_shift
-from compiler.registry import get_op
 from oracle import check, model, td, write_model
 
 

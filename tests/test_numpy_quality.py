@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 
-from compiler.backends.keras import keras_model, run_keras
-from compiler.backends.numpy import load_module
-from compiler.params import ACTIVATIONS
+from compiler.backends.numpy.codegen import load_module
+from compiler.frontend.params import ACTIVATIONS
+from compiler.keras.oracle import keras_model, run_keras
 from oracle import ATOL, RTOL, compile_with_random_weights, model, random_inputs, td
 
 RNN_SUFFIXES = ("_lstm", "_gru", "_simplernn")

@@ -12,8 +12,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from compiler.api import compile_file
-from compiler.backends.onnx import run
-from compiler.backends.onnx_opt import optimise
+from compiler.backends.onnx.optimize import optimise
+from compiler.backends.onnx.session import run
 from oracle import check, compile_with_random_weights, model, onnx_ops, td
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ import pytest
 
 from cli_util import tdc
 from compiler.api import compile_file
-from compiler.io import write_npz
+from compiler.frontend.arrays import write_npz
 
 MODEL = """inputs:
   x: {shape: [null, 6]}
@@ -175,8 +175,8 @@ def test_outputs_under_another_format_are_refused(work, monkeypatch, args, needl
 SIGNAL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
-from compiler.cli import main
-import compiler.io as io
+from compiler.tools.cli import main
+import compiler.frontend.arrays as io
 
 def interrupted(path, arr):  # the signal arrives halfway through writing the array
     path.write_bytes(b"partial")

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from compiler.api import compile_file
-from compiler.backends.numpy import load_module, to_numpy
-from compiler.lowering import Builder
+from compiler.backends.numpy.codegen import load_module, to_numpy
+from compiler.ir.lowering import Builder
+from compiler.ir.verify import verify
 from compiler.passes import PIPELINE, run_pipeline
 from compiler.passes.cancel_fold import cancel_fold
 from compiler.passes.dce import dce
@@ -16,7 +17,7 @@ from oracle import model, td, write_model
 
 
 def _graph(tmp_path, m):
-    from compiler.loader import load_model
+    from compiler.frontend.loader import load_model
 
     return Builder(load_model(write_model(tmp_path, m))).build()
 
@@ -52,7 +53,7 @@ def test_each_pass_in_turn(tmp_path):
     ]
     for p, counts in steps:
         p(g)
-        g.verify()
+        verify(g)
         for op, n in counts.items():
             assert g.count(op) == n, f"after {p.__name__}: {op} x{g.count(op)}, expected {n}"
         np.testing.assert_allclose(_run(g, x), ref, rtol=1e-6, atol=1e-6)
@@ -143,7 +144,7 @@ def test_hoist_unfold_runs_merge_of_folded_branches_folded(tmp_path):
     x = np.random.default_rng(0).standard_normal((2, 3, 6, 2)).astype(np.float32)
     ref = _run(g, x)
     assert hoist_unfold(g) and not hoist_unfold(g)
-    g.verify()
+    verify(g)
     assert g.count("unfold") == 4 and g.count("fold") == 3  # branch unfolds now dead
     run_pipeline(g)
     assert (g.count("fold"), g.count("unfold")) == (2, 1)

@@ -22,7 +22,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.params import ACTIVATIONS
+from compiler.frontend.params import ACTIVATIONS
 from oracle import compare, compile_with_random_weights
 
 TOTAL = int(os.environ.get("TDC_PROPERTY_EXAMPLES", "100"))

@@ -5,8 +5,8 @@ import pytest
 
 from compiler.api import compile_file
 from compiler.errors import TdcError
-from compiler.params import ACTIVATIONS as KERAS_ACTIVATIONS
-from compiler.registry import get_op
+from compiler.frontend.params import ACTIVATIONS as KERAS_ACTIVATIONS
+from compiler.ops import get_op
 from oracle import check, check_inputs, model, onnx_ops, td, write_model
 
 LAYERS = ("SimpleRNN", "LSTM", "GRU")

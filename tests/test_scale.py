@@ -14,10 +14,10 @@ import onnx
 import pytest
 import yaml
 
-from compiler.backends.keras import keras_model, run_keras
-from compiler.backends.onnx import run as onnx_run
-from compiler.backends.onnx_save import THRESHOLD, data_path, write_onnx
-from compiler.params import ACTIVATIONS
+from compiler.backends.onnx.save import THRESHOLD, data_path, write_onnx
+from compiler.backends.onnx.session import run as onnx_run
+from compiler.frontend.params import ACTIVATIONS
+from compiler.keras.oracle import keras_model, run_keras
 from oracle import (
     ATOL,
     RTOL,
@@ -47,7 +47,7 @@ MODELS = {
     "conv_rnn": model([None, 6, 2], CONV, POOL, {"type": "SimpleRNN", "units": 4}),
 }
 COMPILE = (
-    "import sys; from pathlib import Path; from compiler.tools import compile_to; "
+    "import sys; from pathlib import Path; from compiler.tools.commands import compile_to; "
     "m, o = Path(sys.argv[1]), Path(sys.argv[2]); "
     "compile_to(m, 'onnx', o / 'm.onnx'); compile_to(m, 'numpy', o / 'm.py')"
 )
@@ -282,8 +282,8 @@ def test_extreme_inputs_gru_unbounded_candidate(tmp_path, act):
 def test_session_past_threshold_runs_from_external_data(tmp_path, monkeypatch):
     """``tdc run``/``verify`` sessions of a model past the threshold load it from a scratch
     file pair (protobuf cannot hold it in memory) and give the same outputs."""
-    import compiler.backends.onnx_save as onnx_save
-    from compiler.backends.onnx import session
+    import compiler.backends.onnx.save as onnx_save
+    from compiler.backends.onnx.session import session
 
     compiled = _big_model(tmp_path)
     x = np.random.default_rng(9).normal(0.0, 1.0, (2, 5, 6, 2)).astype(np.float32)
@@ -298,7 +298,7 @@ def test_session_past_threshold_runs_from_external_data(tmp_path, monkeypatch):
 def test_single_tensor_past_protobuf_limit_is_refused(tmp_path, monkeypatch):
     """One weight array over 2 GiB cannot be an ONNX tensor: exit 2 naming the layer and
     the NumPy target, nothing written (the limit is lowered here to stay small)."""
-    import compiler.backends.onnx as onnx_backend
+    import compiler.backends.onnx.build as onnx_backend
     from cli_util import tdc
 
     monkeypatch.setattr(onnx_backend, "MAX_TENSOR_BYTES", 1000)

@@ -254,7 +254,7 @@ def test_name_tables_follow_keras():
     something tdc draws is never missing (only those listed here are refused)."""
     from keras.src import activations, constraints, initializers, regularizers
 
-    from compiler.params import (
+    from compiler.frontend.params import (
         ACTIVATION_NAMES,
         CONSTRAINT_NAMES,
         INITIALIZER_NAMES,

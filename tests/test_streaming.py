@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from cli_util import tdc
-from compiler.backends.keras import keras_model, run_keras
-from compiler.backends.numpy import load_module
-from compiler.backends.onnx import check as onnx_check
-from compiler.stream_verify import steps
+from compiler.backends.numpy.codegen import load_module
+from compiler.backends.onnx.save import check as onnx_check
+from compiler.keras.oracle import keras_model, run_keras
+from compiler.tools.stream_verify import steps
 from oracle import (
     ATOL,
     RTOL,
@@ -274,7 +274,7 @@ def test_verify_streaming_cli(tmp_path):
 
 def test_verify_streaming_catches_a_wrong_step(tmp_path, monkeypatch):
     """The streaming check can fail: a step form that drifts at step 3 is reported."""
-    import compiler.stream_verify as sv
+    import compiler.tools.stream_verify as sv
 
     m = model([None, 3], {"type": "GRU", "units": 3, "return_sequences": True})
     compile_with_random_weights(tmp_path, m)
@@ -294,7 +294,7 @@ def test_verify_streaming_exercises_masking(tmp_path):
     """verify's seeded inputs give a Masking layer whole masked steps (mid-sequence and
     first), and the step form still matches Keras on them."""
     from compiler.api import compile_file
-    from compiler.verify import MASKED_STEPS, seeded_inputs
+    from compiler.tools.verify import MASKED_STEPS, seeded_inputs
 
     m = model(
         [None, 3],

@@ -12,9 +12,9 @@ import pytest
 
 from cli_util import tdc
 from compiler.api import compile_file
-from compiler.backends.onnx import run as onnx_run
+from compiler.backends.onnx.session import run as onnx_run
 from compiler.errors import TdcError
-from compiler.yaml_io import read_yaml
+from compiler.frontend.yaml_io import read_yaml
 from oracle import compare, random_inputs
 
 MERGED = """\

@@ -1,5 +1,9 @@
-"""One module per layer family; importing this package registers every op."""
+"""One module per layer family; importing this package registers every op.
 
+Code outside the op modules looks ops up through this package (``from ..ops import
+get_op``), which guarantees that every family is registered first."""
+
+from ..ir.registry import get_op, ir_ops, layer_types  # noqa: E402
 from . import (  # noqa: F401
     activations,
     bidirectional,
@@ -15,3 +19,5 @@ from . import (  # noqa: F401
     reshaping,
     wrappers,
 )
+
+__all__ = ["get_op", "ir_ops", "layer_types"]

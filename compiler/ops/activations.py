@@ -11,8 +11,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TdcError, did_you_mean, listing
-from ..ir import Node, Shape, static_size
-from ..params import (
+from ..frontend.params import (
     INITIALIZER_NAMES,
     REQUIRED,
     Param,
@@ -22,12 +21,13 @@ from ..params import (
     optional,
     training_only,
 )
-from ..registry import OpDef, WeightSpec, register
+from ..ir.graph import Node, Shape, static_size
+from ..ir.registry import OpDef, WeightSpec, register
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..ir import Value
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.graph import Value
+    from ..ir.lowering import Builder, LayerSpec
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}

@@ -23,16 +23,16 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import TdcError, did_you_mean, listing
-from ..ir import check_rank
-from ..params import Param
-from ..registry import OpDef, WeightSpec, get_op, register
+from ..frontend.params import Param
+from ..ir.graph import check_rank
+from ..ir.registry import OpDef, WeightSpec, get_op, register
 from .bidirectional_ops import MERGE_MODES  # (importing it registers its IR ops)
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..ir import Value
-    from ..lowering import Builder, LayerSpec
+    from ..ir.graph import Value
+    from ..ir.lowering import Builder, LayerSpec
 
 #: The layers Bidirectional can wrap (and take as ``backward_layer``).
 WRAPPABLE = ("SimpleRNN", "LSTM", "GRU")

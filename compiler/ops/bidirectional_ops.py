@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TdcError
-from ..ir import Node, Shape, shape_str, static_size
-from ..registry import OpDef, register
+from ..ir.graph import Node, Shape, shape_str, static_size
+from ..ir.registry import OpDef, register
 from .activations import apply_fused
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
+    from ..backends.onnx.build import OnnxBuilder
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 INT64_MIN = -(2**63)

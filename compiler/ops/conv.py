@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import TdcError
-from ..ir import Node, Shape, Value, check_rank, shape_str
-from ..params import (
+from ..frontend.params import (
     REQUIRED,
     Param,
     activation,
@@ -29,13 +28,14 @@ from ..params import (
     number,
     optional,
 )
-from ..registry import OpDef, WeightSpec, register
+from ..ir.graph import Node, Shape, Value, check_rank, shape_str
+from ..ir.registry import OpDef, WeightSpec, register
 from .activations import apply_fused, numpy_fused_in_place
 from .window import Window, plan_window, spatial_size, to_channels_first, to_channels_last
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.lowering import Builder, LayerSpec
 
 
 # -- Conv1D / Conv2D -------------------------------------------------------------------------

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import TdcError
-from ..ir import Node, Shape, Value, check_rank, shape_str
-from ..params import (
+from ..frontend.params import (
     REQUIRED,
     Param,
     activation,
@@ -28,7 +27,8 @@ from ..params import (
     integer,
     optional,
 )
-from ..registry import OpDef, WeightSpec, register
+from ..ir.graph import Node, Shape, Value, check_rank, shape_str
+from ..ir.registry import OpDef, WeightSpec, register
 from . import conv_transpose  # noqa: F401  (registers Conv2DTranspose)
 from .activations import apply_fused
 from .conv import Window, _Conv, conv_params, plan_window, spatial_size
@@ -36,8 +36,8 @@ from .conv import to_channels_first as _cf
 from .conv import to_channels_last as _cl
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.lowering import Builder, LayerSpec
 
 
 @register("Conv3D")

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TdcError
-from ..ir import Dim, Node, Shape, dim_mul, shape_str, static_size
-from ..params import (
+from ..frontend.params import (
     REQUIRED,
     Param,
     activation,
@@ -23,13 +22,14 @@ from ..params import (
     number,
     optional,
 )
-from ..registry import OpDef, WeightSpec, register
+from ..ir.graph import Dim, Node, Shape, dim_mul, shape_str, static_size
+from ..ir.registry import OpDef, WeightSpec, register
 from .activations import apply_fused, numpy_fused_in_place
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..ir import Value
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.graph import Value
+    from ..ir.lowering import Builder, LayerSpec
 
 
 def ones(shape: Shape) -> Shape:

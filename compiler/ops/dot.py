@@ -11,16 +11,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TdcError
-from ..ir import Node, Shape, static_size
-from ..params import REQUIRED, Param, boolean
-from ..registry import OpDef, register
+from ..frontend.params import REQUIRED, Param, boolean
+from ..ir.graph import Node, Shape, static_size
+from ..ir.registry import OpDef, register
 from .core import ones
 from .merge import shapes_str, unify
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..ir import Value
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.graph import Value
+    from ..ir.lowering import Builder, LayerSpec
 
 #: Keras's backend.epsilon(): Dot(normalize=True) caps 1/||x|| at 1/EPSILON.
 EPSILON = 1e-7

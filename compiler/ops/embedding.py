@@ -22,12 +22,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx.helper
-from onnx import TensorProto
 
 from ..errors import TdcError
-from ..ir import Node, Shape, shape_str
-from ..params import (
+from ..frontend.params import (
     REQUIRED,
     Param,
     boolean,
@@ -37,12 +34,13 @@ from ..params import (
     optional,
     training_only,
 )
-from ..registry import OpDef, WeightSpec, register
+from ..ir.graph import Node, Shape, shape_str
+from ..ir.registry import OpDef, WeightSpec, register
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..ir import Value
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.graph import Value
+    from ..ir.lowering import Builder, LayerSpec
 
 
 def _int_ids(node: Node) -> Value:
@@ -133,9 +131,9 @@ class MaskNotEqual(OpDef):
             value = g.const(node.attrs["value"], "mask_value", np.dtype(x.dtype))
             ne = g.op("Not", [g.op("Equal", [g[x], value])])
         if node.attrs["reduce"]:
-            hits = g.op("Cast", [ne], to=TensorProto.FLOAT)
+            hits = g.op("Cast", [ne], to=g.dtype("float32"))
             any_hit = g.op("ReduceMax", [hits], axes=[-1], keepdims=0)
-            ne = g.op("Cast", [any_hit], to=TensorProto.BOOL)
+            ne = g.op("Cast", [any_hit], to=g.dtype("bool"))
         g.set(node, ne)
 
     def numpy(self, node: Node) -> dict[str, Any]:
@@ -201,8 +199,7 @@ class MaskOnes(OpDef):
 
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
         shape = g.op("Shape", [g[node.inputs[0]]], end=-1)
-        true = onnx.helper.make_tensor("true", TensorProto.BOOL, [1], [True])
-        g.set(node, g.op("ConstantOfShape", [shape], value=true))
+        g.set(node, g.filled(shape, True, "bool", "true"))
 
 
 @register("mask_where")
@@ -243,7 +240,7 @@ class MaskedMean(OpDef):
         kept = g.op("Where", [keep, g[x], g.const(0.0, "zero")])
         axes, keepdims = g.ints([1], "axes"), int(node.attrs["keepdims"])
         total = g.op("ReduceSum", [kept, axes], keepdims=keepdims)
-        count = g.op("Cast", [keep], to=TensorProto.FLOAT)
+        count = g.op("Cast", [keep], to=g.dtype("float32"))
         g.set(node, g.op("Div", [total, g.op("ReduceSum", [count, axes], keepdims=keepdims)]))
 
     def numpy(self, node: Node) -> dict[str, Any]:

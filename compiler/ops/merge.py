@@ -14,16 +14,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TdcError, listing
-from ..ir import Dim, Node, Shape, shape_str, static_size
-from ..params import REQUIRED, Param, integer
-from ..registry import OpDef, register
+from ..frontend.params import REQUIRED, Param, integer
+from ..ir.graph import Dim, Node, Shape, shape_str, static_size
+from ..ir.registry import OpDef, register
 from .core import ones
 from .merge_masks import concat_mask, masked_extremum, masked_product
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..ir import Value
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.graph import Value
+    from ..ir.lowering import Builder, LayerSpec
 
 _NUMPY = {"add": "+", "subtract": "-", "multiply": "*", "average": "+"}
 _NUMPY_FN = {"maximum": "np.maximum", "minimum": "np.minimum"}

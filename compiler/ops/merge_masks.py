@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import TdcError, listing
-from ..ir import shape_str
+from ..ir.graph import shape_str
 
 if TYPE_CHECKING:
-    from ..ir import Value
-    from ..lowering import Builder
+    from ..ir.graph import Value
+    from ..ir.lowering import Builder
 
 
 def _fits_mask(b: Builder, inputs: list[Value], what: str, same: bool) -> None:

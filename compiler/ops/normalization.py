@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import TdcError
-from ..ir import Node, Shape, shape_str, static_size
-from ..params import Param, axis_spec, boolean, initializer, integer, number, training_only
-from ..registry import OpDef, WeightSpec, register
+from ..frontend.params import Param, axis_spec, boolean, initializer, integer, number, training_only
+from ..ir.graph import Node, Shape, shape_str, static_size
+from ..ir.registry import OpDef, WeightSpec, register
 from .activations import apply_fused
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..ir import Value
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.graph import Value
+    from ..ir.lowering import Builder, LayerSpec
 
 _TRAINING = training_only(
     "beta_regularizer",

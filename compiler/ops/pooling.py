@@ -11,15 +11,15 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..ir import Node, Shape, Value, check_rank
-from ..params import REQUIRED, Param, boolean, choice, int_tuple, optional
-from ..registry import OpDef, register
+from ..frontend.params import REQUIRED, Param, boolean, choice, int_tuple, optional
+from ..ir.graph import Node, Shape, Value, check_rank
+from ..ir.registry import OpDef, register
 from .conv import Window, plan_window, spatial_size, to_channels_first, to_channels_last
 from .embedding import masked_global_average
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.lowering import Builder, LayerSpec
 
 _FORMAT = Param(None, optional(choice("channels_last", any_case=True)))
 _PADDING = Param("valid", choice("valid", "same"))  # Keras pooling: exact, unlike Conv

@@ -1,7 +1,7 @@
 """Recurrent layers: SimpleRNN, LSTM and GRU (each one IR op of the same name).
 
 Weights stay in Keras's layout and gate order (LSTM i, f, c, o; GRU z, r, h); the ONNX
-lowering (``recurrent_onnx``) reorders them for ONNX's RNN/LSTM/GRU ops, the NumPy
+lowering (``backends/onnx/rnn.py``) reorders them for ONNX's RNN/LSTM/GRU ops, the NumPy
 templates use Keras's order directly. Node attrs: ``units``, ``act`` (Keras's
 ``activation``), ``recurrent_act`` (LSTM/GRU), ``return_sequences``, ``go_backwards``,
 ``masked``, ``return_state`` and, for GRU, ``reset_after``. Inputs: the (N, T, F) sequence,
@@ -9,8 +9,8 @@ then (``masked``) the Keras (N, T) bool mask: a masked step keeps the previous s
 repeats the previous output, then optionally the initial states (h, or h, c for LSTM).
 Outputs: the output, then with ``return_state`` the final h (and c), like Keras. ONNX uses
 the native op when it has the activations (a masked layer with each sample's valid steps
-moved to the front, ``recurrent_compact``); otherwise a Scan loop with the cell written
-out (``recurrent_masked``). ``act`` is deliberately not called
+moved to the front, ``rnn_compact``); otherwise a Scan loop with the cell written
+out (``rnn_scan``). ``act`` is deliberately not called
 ``activation``: that attr name means an activation fused after the op.
 
 Empty inputs: a batch of 0 gives empty outputs of the same shapes as Keras. A sequence of
@@ -18,7 +18,8 @@ Empty inputs: a batch of 0 gives empty outputs of the same shapes as Keras. A se
 an empty output sequence, and a last output and final states equal to the initial state
 (zeros, or the given ``initial_state``): what Keras gives for a sequence whose every step
 is masked, i.e. no step was seen. ONNX guards each loop with an ``If`` on the input's size
-(``recurrent_onnx.if_nonempty``): onnxruntime's LSTM and GRU abort on them, its Scan fails.
+(``if_nonempty`` in ``backends/onnx/rnn.py``): onnxruntime's LSTM and GRU abort on them,
+its Scan fails.
 """
 
 from __future__ import annotations
@@ -26,19 +27,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import TdcError, listing
-from ..ir import Node, Shape, check_rank, shape_str
-from ..params import Param, boolean
-from ..registry import OpDef, WeightSpec, register
-from .activations import apply_fused, numpy_call
-from .recurrent_compact import lower_onnx_compacted
-from .recurrent_masked import lower_onnx_scan
-from .recurrent_onnx import RNN_ACTIVATIONS, lower_onnx
+from ..frontend.params import Param, boolean
+from ..ir.graph import Node, Shape, check_rank, shape_str
+from ..ir.registry import OpDef, WeightSpec, register
+from .activations import numpy_call
 from .recurrent_params import rnn_params as _params
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..ir import Value
-    from ..lowering import Builder, LayerSpec
+    from ..ir.graph import Value
+    from ..ir.lowering import Builder, LayerSpec
 
 
 #: Names of the initial states (NumPy variables), in Keras's ``initial_state`` order.
@@ -50,7 +47,9 @@ class _Recurrent(OpDef):
 
     gates: ClassVar[int] = 1
     n_states: ClassVar[int] = 1
+    #: ONNX's own op for the layer; the lowering is the ONNX backend's (``rnn_lower``).
     onnx_op: ClassVar[str] = "RNN"
+    onnx_lowering = "recurrent"
     mask_flow = "custom"
     #: Takes the sequence, then optionally the initial states (Keras's initial_state=).
     initial_state_inputs = True
@@ -131,22 +130,6 @@ class _Recurrent(OpDef):
         y = ((x.shape[0], x.shape[1], units), "float32")
         extra = [state] * self.n_states if node.attrs.get("return_state") else []
         return [y if node.attrs["return_sequences"] else state, *extra]
-
-    def native_onnx(self, node: Node) -> bool:
-        """ONNX's own RNN/LSTM/GRU op applies these activations exactly."""
-        kinds = {node.attrs["act"], node.attrs.get("recurrent_act", "tanh")}
-        return kinds <= set(RNN_ACTIVATIONS)
-
-    def onnx(self, g: OnnxBuilder, node: Node) -> None:
-        if not self.native_onnx(node):  # a Scan loop with the cell written out
-            outs = lower_onnx_scan(g, node, self.onnx_op)
-        elif node.attrs.get("masked"):  # the valid steps moved to the front
-            outs = lower_onnx_compacted(g, node, self.onnx_op)
-        else:
-            outs = lower_onnx(g, node, self.onnx_op)
-        g.set(node, apply_fused(g, node, outs[0]))
-        for k, name in enumerate(outs[1:], start=1):
-            g.set(node, name, k)
 
     def numpy(self, node: Node) -> dict[str, Any]:
         a = node.attrs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..params import (
+from ..frontend.params import (
     REQUIRED,
     Param,
     activation,

@@ -13,14 +13,14 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TdcError
-from ..ir import Dim, Node, Shape, Value, check_rank, dim_mul, shape_str
-from ..params import Param, choice, int_tuple, optional
-from ..registry import OpDef, register
+from ..frontend.params import Param, choice, int_tuple, optional
+from ..ir.graph import Dim, Node, Shape, Value, check_rank, dim_mul, shape_str
+from ..ir.registry import OpDef, register
 from .conv import spatial_size, to_channels_first, to_channels_last
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.lowering import Builder, LayerSpec
 
 Pairs = tuple[tuple[int, int], ...]
 _FORMAT = Param(None, optional(choice("channels_last", any_case=True)))

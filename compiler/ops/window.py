@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TdcError
-from ..ir import Dim, Value, check_rank, shape_str
+from ..ir.graph import Dim, Value, check_rank, shape_str
 
 # -- window geometry (shared with pooling) ---------------------------------------------------
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TdcError
-from ..ir import Node, Shape, dim_mul, shape_str
-from ..registry import OpDef, register
+from ..ir.graph import Node, Shape, dim_mul, shape_str
+from ..ir.registry import OpDef, register
 
 if TYPE_CHECKING:
-    from ..backends.onnx import OnnxBuilder
-    from ..ir import Value
-    from ..lowering import Builder, LayerSpec
+    from ..backends.onnx.build import OnnxBuilder
+    from ..ir.graph import Value
+    from ..ir.lowering import Builder, LayerSpec
 
 
 @register("TimeDistributed")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..ir import Graph
+from ..ir.graph import Graph
+from ..ir.verify import verify
 from .cancel_fold import cancel_fold
 from .dce import dce
 from .drop_noops import drop_noops
@@ -41,7 +42,7 @@ def run_pipeline(
             if p(graph):
                 changed = True
                 log.append(p.__name__)
-            graph.verify()
+            verify(graph)
         if not changed:
             return log
     raise AssertionError(f"passes did not reach a fixpoint in {max_rounds} rounds: {log[-8:]}")

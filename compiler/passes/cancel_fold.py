@@ -16,7 +16,7 @@ A chain of k TimeDistributed layers therefore keeps one fold and one unfold.
 
 from __future__ import annotations
 
-from ..ir import Graph
+from ..ir.graph import Graph
 
 
 def cancel_fold(graph: Graph) -> bool:

@@ -6,7 +6,7 @@ After::   %b = Dense(%x); return %b
 
 from __future__ import annotations
 
-from ..ir import Graph
+from ..ir.graph import Graph
 
 
 def dce(graph: Graph) -> bool:

@@ -6,7 +6,7 @@ After::   %a = Dense(%x); %c = act(%a)
 
 from __future__ import annotations
 
-from ..ir import Graph
+from ..ir.graph import Graph
 
 
 def drop_noops(graph: Graph) -> bool:

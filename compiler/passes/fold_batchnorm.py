@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Graph, Node
+from ..ir.graph import Graph, Node
 
 FOLDABLE = {"Dense", "Conv1D", "Conv2D", "Conv3D"}  # kernels whose last axis is the output
 

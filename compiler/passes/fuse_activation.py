@@ -9,7 +9,7 @@ onnxruntime fuses them; NumPy: in the op's function, on its own buffer).
 
 from __future__ import annotations
 
-from ..ir import Graph
+from ..ir.graph import Graph
 
 FUSES = {
     "Dense",

@@ -12,8 +12,8 @@ After::   %c' = concat(%y1, %y2) axis=2; %c = unfold(%c', %x)
 
 from __future__ import annotations
 
-from ..ir import Graph, Node, Value
-from ..registry import get_op
+from ..ir.graph import Graph, Node, Value
+from ..ops import get_op
 from .sink_fold import _movable
 
 HOISTABLE = {"merge", "concat"}

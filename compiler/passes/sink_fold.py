@@ -9,8 +9,8 @@ After::   %d' = Dense(%x); %f = fold(%d'); %u = unfold(%f, %x)   (then cancel_fo
 
 from __future__ import annotations
 
-from ..ir import Graph, Node, Value
-from ..registry import get_op
+from ..ir.graph import Graph, Node, Value
+from ..ops import get_op
 
 RANK_POLYMORPHIC = {"Dense", "identity", "PReLU", "BatchNormalization", "LayerNormalization"}
 

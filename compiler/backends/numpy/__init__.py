@@ -1,0 +1,1 @@
+"""IR graph -> one standalone NumPy module, rendered from templates."""

@@ -1,0 +1,1 @@
+"""IR graph -> ONNX model: building, layout, optimising, saving, running."""

@@ -1,0 +1,1 @@
+"""Reading a model: the YAML file, its arguments, wiring and weights."""

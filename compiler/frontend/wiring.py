@@ -1,0 +1,172 @@
+"""The wiring of a model file: references between layers, outputs, and the dtypes flowing.
+
+Layers are wired in file order: a layer's ``inputs:`` may name model inputs and earlier
+layers only, so a cycle (or a reference to itself) is refused with the line of the
+reference. Only integer ids flow through ``Embedding`` (possibly inside
+``TimeDistributed``); every other layer takes float32, and ``check_dtypes`` says which
+``input_dim`` bounds the ids of each integer input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from ..errors import did_you_mean, listing, short
+
+if TYPE_CHECKING:
+    from .loader import InputSpec, LayerSpec
+
+#: The parser's ``err(message, line, layer, **kw)``: raises a located ``TdcError``.
+Err = Callable[..., NoReturn]
+
+
+def snake_case(name: str) -> str:
+    """Keras's default layer-name stem: ``Conv2D`` -> ``conv2d``, ``PReLU`` -> ``p_re_lu``."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+def default_names(raw: list[dict], used: set[str], known: list[str]) -> list[str]:
+    """Each entry's ``name:``, or Keras's default for an unnamed one: the snake_case type
+    with ``_1``, ``_2``... appended as needed to avoid every name in ``used``."""
+    out: list[str] = []
+    counts: dict[str, int] = {}
+    for entry in raw:
+        name = entry.get("name")
+        if name is None:
+            typ = entry.get("type")
+            stem = snake_case(typ) if typ in known else "layer"
+            while True:
+                k = counts.get(stem, 0)
+                counts[stem] = k + 1
+                name = stem if k == 0 else f"{stem}_{k}"
+                if name not in used:
+                    break
+            used.add(name)
+        out.append(name)
+    return out
+
+
+REF_FORMS = "a name, or name:k (k >= 1) for output k of a multi-output layer"
+
+
+def split_ref(ref: str) -> tuple[str, int]:
+    """``name`` -> (name, 0); ``name:k`` (k >= 1) -> (name, k); anything else ValueError."""
+    if ":" not in ref:
+        return ref, 0
+    name, _, k = ref.partition(":")
+    if not k.isdigit() or not k.isascii() or len(k) > 6 or int(k) < 1 or k != str(int(k)):
+        raise ValueError(ref)
+    return name, int(k)
+
+
+def reference(err: Err, ref: str, line: int | None, layer: str | None = None) -> tuple[str, int]:
+    """``split_ref`` with a located error."""
+    try:
+        return split_ref(ref)
+    except ValueError:
+        err(f"bad reference {short(ref)}", line, layer, accepted=REF_FORMS)
+
+
+def layer_inputs(
+    err: Err,
+    entry: dict,
+    spec: LayerSpec,
+    previous: str | None,
+    seen: set[str],
+    later: dict[str, int],
+    line: int | None,
+) -> list[str]:
+    """The references of one top-level layer: ``inputs:`` or the previous layer."""
+    raw = entry.get("inputs")
+    if raw is None:
+        if previous is None:
+            err(
+                "the first layer of a model with several inputs needs 'inputs:'",
+                spec.line,
+                spec.name,
+                accepted="inputs: NAME or inputs: [NAME, ...]",
+            )
+        return [previous]
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        err(
+            f"bad 'inputs' {short(raw)}",
+            line,
+            spec.name,
+            accepted="a name or a non-empty list of names",
+        )
+    for n in names:
+        target = reference(err, n, line, spec.name)[0]
+        if target in seen:
+            continue
+        if target == spec.name:
+            err(f"input {short(n)} is the layer itself (a cycle)", line, spec.name)
+        if target in later:
+            err(
+                f"input {short(n)} is defined later, at line {later[target]}: a layer takes "
+                "model inputs and earlier layers only, so the graph has no cycles",
+                line,
+                spec.name,
+                accepted=listing(sorted(seen)),
+            )
+        err(
+            f"input {short(n)} is not an input or an earlier layer"
+            + did_you_mean(target, sorted(seen), close=True),
+            line,
+            spec.name,
+            accepted=listing(sorted(seen)),
+        )
+    return list(names)
+
+
+def outputs(err: Err, raw: Any, line: int | None, layers: list[LayerSpec]) -> list[str]:
+    """``outputs:`` checked against the layers; default: the last layer."""
+    if raw is None:
+        return [layers[-1].name]
+    names = [raw] if isinstance(raw, str) else raw
+    known = [lay.name for lay in layers]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        err(
+            f"bad 'outputs' {short(raw)}",
+            line,
+            accepted="a layer name or a non-empty list of layer names",
+        )
+    for n in names:
+        target = reference(err, n, line)[0]
+        if target not in known:
+            hint = did_you_mean(target, known, close=True)
+            err(f"output {short(n)} is not a layer{hint}", line, accepted=listing(known))
+    if len(set(names)) != len(names):
+        err("'outputs' lists a layer twice", line, accepted="each output once")
+    return list(names)
+
+
+def _innermost(spec: LayerSpec) -> LayerSpec:
+    while spec.inner is not None and spec.type == "TimeDistributed":
+        spec = spec.inner
+    return spec
+
+
+def check_dtypes(err: Err, inputs: list[InputSpec], layers: list[LayerSpec]) -> dict[str, int]:
+    """Refuse integer values reaching anything but Embedding; return, for each integer
+    input, the smallest ``input_dim`` of the Embeddings it feeds (its ids must be below)."""
+    int_inputs = {i.name for i in inputs if i.dtype != "float32"}
+    limits: dict[str, int] = {}
+    for lay in layers:
+        ids = [r for r in lay.inputs if split_ref(r)[0] in int_inputs]
+        if not ids:
+            continue
+        inner = _innermost(lay)
+        if inner.type != "Embedding" or len(lay.inputs) != 1:
+            err(
+                f"{lay.label} takes float32 values, but input '{ids[0]}' holds integer ids",
+                lay.line,
+                lay.name,
+                accepted="integer inputs feed Embedding (or TimeDistributed(Embedding)) only",
+            )
+        name = split_ref(ids[0])[0]
+        limits[name] = min(limits.get(name, inner.attrs["input_dim"]), inner.attrs["input_dim"])
+    return limits

@@ -1,0 +1,1 @@
+"""The typed graph, the op registry, and lowering a model file to the graph."""

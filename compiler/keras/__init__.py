@@ -1,0 +1,1 @@
+"""Keras interop: the oracle model, `tdc import`, Keras's own ONNX export."""

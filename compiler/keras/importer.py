@@ -1,0 +1,107 @@
+"""``tdc import``: a saved Keras 3 model (``.keras``) to a model file plus its weights file.
+
+The Keras graph is read from the live (loaded) model: its inputs, its layers in
+topological order with their wiring, its outputs and every variable. Each layer's
+``get_config()`` becomes the layer entry: the arguments tdc accepts, written only where
+they differ from the default; initialisers, regularisers, constraints and float32 dtype
+policies are dropped (they do not matter once the weights are in the file). Any other
+argument must hold Keras's default, otherwise the layer is refused.
+
+Everything is checked first (all offending layers reported at once), then the result is
+loaded and compiled from a scratch directory, and only then are both files written.
+The conversion itself (``Converter``) lives in ``import_convert.py``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..errors import TdcError, listing
+from ..frontend.arrays import write_atomic, write_npz
+from ..ops import layer_types
+from .convert import Converter
+
+
+def import_keras(src: Path, dst: Path) -> None:
+    """Convert the Keras model saved at ``src`` into ``dst`` (YAML) and ``dst``'s ``.npz``."""
+    from .oracle import import_keras as keras_module
+
+    keras = keras_module()
+    model = _load(keras, src)
+    graph = _functional(keras, model, src)
+    conv = Converter(keras)
+    doc, weights = conv.model(graph, dst)
+    doc["name"] = model.name  # a Sequential's inner graph has a session-dependent name
+    if conv.problems:
+        unknown = any("type not supported" in p for p in conv.problems)
+        raise TdcError(
+            f"cannot import {len(conv.problems)} layer(s): " + listing(conv.problems, sep="; "),
+            file=str(src),
+            accepted=("layer types " + ", ".join(layer_types())) if unknown else None,
+        )
+    text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None)
+    _check_compiles(text, weights, dst, src)
+    write_atomic(
+        [
+            (dst.with_suffix(".npz"), lambda p: write_npz(p, weights)),
+            (dst, lambda p: p.write_text(text, encoding="utf-8")),
+        ]
+    )
+
+
+def _load(keras: Any, src: Path) -> Any:
+    if not src.is_file():
+        raise TdcError("Keras model file not found", file=str(src))
+    if not zipfile.is_zipfile(src):
+        raise TdcError(
+            "not a saved Keras model (not a zip archive)",
+            file=str(src),
+            accepted="a .keras file written by model.save",
+        )
+    try:
+        return keras.saving.load_model(src, compile=False, safe_mode=True)
+    except Exception as e:  # noqa: BLE001  (Keras raises many kinds for a bad file)
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TdcError(
+            f"cannot load the Keras model: {msg}", file=str(src), accepted="a Keras 3 .keras file"
+        ) from None
+
+
+def _functional(keras: Any, model: Any, src: Path) -> Any:
+    """The functional graph of ``model`` (a Sequential keeps one once its input is known)."""
+    if isinstance(model, keras.Sequential):
+        model = getattr(model, "_functional", None)
+        if model is None:
+            raise TdcError(
+                "the Sequential model has no known input shape", file=str(src),
+                accepted="a Sequential model that starts with keras.Input",
+            )  # fmt: skip
+    if not hasattr(model, "operations") or not hasattr(model, "_nodes"):
+        raise TdcError(
+            f"cannot import a {type(model).__name__} (subclassed models have no graph)",
+            file=str(src),
+            accepted="Sequential and Functional models",
+        )
+    return model
+
+
+def _check_compiles(text: str, weights: dict[str, np.ndarray], dst: Path, src: Path) -> None:
+    """Load and compile the result from a scratch directory before anything is written."""
+    from ..api import compile_spec
+    from ..frontend.loader import load_model
+
+    with tempfile.TemporaryDirectory(prefix="tdc-import-") as tmp:
+        path = Path(tmp) / dst.name
+        write_npz(path.with_suffix(".npz"), weights)
+        path.write_text(text, encoding="utf-8")
+        try:
+            compile_spec(load_model(path))
+        except TdcError as e:
+            e.file = None
+            raise TdcError(f"the imported model does not compile: {e}", file=str(src)) from None

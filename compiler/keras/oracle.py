@@ -1,0 +1,137 @@
+"""The oracle: the same model built in Keras (JAX backend) with the same weights."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ..errors import TdcError
+from ..frontend.loader import LayerSpec, ModelSpec, split_ref
+
+
+def import_keras() -> Any:
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    try:
+        import keras
+    except ImportError:
+        raise TdcError("this command needs Keras: pip install 'tdc[keras]'") from None
+    return keras
+
+
+def make_layer(keras: Any, spec: LayerSpec, name: str | None) -> Any:
+    args = dict(spec.args)
+    if spec.inner is not None:
+        args["layer"] = make_layer(keras, spec.inner, None)
+    if spec.backward is not None:  # named so that its variable paths say the direction
+        args["backward_layer"] = make_layer(keras, spec.backward, f"backward_{spec.name}")
+    if name is not None:
+        args["name"] = name
+    return getattr(keras.layers, spec.type)(**args)
+
+
+def variable_key(layer_name: str, path: str, backward: frozenset[str] = frozenset()) -> str:
+    """``<layer>/<variable>``; Bidirectional layers add the direction (``backward``: names
+    of explicit backward layers, which need not start with ``backward_``)."""
+    parts = path.split("/")
+    # Paths start with the layer's own name (which may itself start with forward_),
+    # except in a reloaded model, where they start inside the layer.
+    inner = parts[1:-1] if parts[0] == layer_name else parts[:-1]
+    direction = ""
+    if any(p in backward for p in inner):
+        direction = "backward/"
+    elif any(p.startswith("forward_") for p in inner):
+        direction = "forward/"
+    elif any(p.startswith("backward_") for p in inner):
+        direction = "backward/"
+    return f"{layer_name}/{direction}{parts[-1]}"
+
+
+def layer_variables(layer: Any) -> list[tuple[str, Any]]:
+    """(weights-file key, Keras variable) for every variable of a top-level layer."""
+    backward, sub = set(), layer
+    while sub is not None:  # through TimeDistributed down to a Bidirectional
+        if getattr(sub, "backward_layer", None) is not None:
+            backward.add(sub.backward_layer.name)
+        sub = getattr(sub, "layer", None)
+    return [(variable_key(layer.name, v.path, frozenset(backward)), v) for v in layer.weights]
+
+
+RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+
+
+def call_layer(layer: Any, spec: LayerSpec, ins: list[Any]) -> list[Any]:
+    """Call ``layer`` on ``ins`` as a Keras user would; every output, as a list.
+
+    An RNN given several inputs takes the first as the sequence and the rest as
+    ``initial_state``; merge layers take the list.
+    """
+    if spec.type in RECURRENT and len(ins) > 1:
+        out = layer(ins[0], initial_state=ins[1:])
+    else:
+        out = layer(ins if len(ins) > 1 else ins[0])
+    return list(out) if isinstance(out, list | tuple) else [out]
+
+
+def pick(tensors: dict[str, list[Any]], ref: str) -> Any:
+    """The tensor ``name`` (output 0) or ``name:k`` (output k) refers to."""
+    name, k = split_ref(ref)
+    return tensors[name][k]
+
+
+def keras_model(
+    spec: ModelSpec, weights: dict[str, np.ndarray], outputs: list[str] | None = None
+) -> Any:
+    """A functional Keras model of ``spec`` whose variables hold ``weights``."""
+    keras = import_keras()
+    tensors: dict[str, list[Any]] = {}
+    for inp in spec.inputs:
+        tensors[inp.name] = [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
+    layers = []
+    for lay in spec.layers:
+        layer = make_layer(keras, lay, lay.name)
+        tensors[lay.name] = call_layer(layer, lay, [pick(tensors, n) for n in lay.inputs])
+        layers.append(layer)
+    names = outputs or spec.outputs
+    ins = [tensors[i.name][0] for i in spec.inputs]
+    model = keras.Model(ins, [pick(tensors, n) for n in names])
+    for layer in layers:
+        for key, v in layer_variables(layer):
+            if key not in weights:
+                raise TdcError(f"no weight for Keras variable {key}")
+            v.assign(weights[key])
+    return model
+
+
+def run_keras(model: Any, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """``model``'s outputs on ``inputs``, as Keras's ``predict`` gives them.
+
+    On a batch of 0, ``predict`` runs no batch at all (and fails); the model runs on one
+    all-zero sample instead and its outputs are cut back to none, which gives them their
+    shapes. Keras fails on a null axis of length 0 where a layer steps through it (an RNN,
+    TimeDistributed): that is a TdcError naming the input, not Keras's traceback.
+    """
+    if inputs and inputs[0].shape[0] == 0:
+        one = [np.zeros((1, *x.shape[1:]), x.dtype) for x in inputs]
+        return [o[:0] for o in run_keras(model, one)]
+    batch = max(1, inputs[0].shape[0])
+    try:
+        out = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0, batch_size=batch)
+    except Exception as e:
+        _refuse_empty_axis(model, inputs, e)
+        raise
+    return [np.asarray(o) for o in (out if isinstance(out, list) else [out])]
+
+
+def _refuse_empty_axis(model: Any, inputs: list[np.ndarray], error: Exception) -> None:
+    """Raise a TdcError for ``error`` when an input has an axis of length 0 past the batch."""
+    for k, x in enumerate(inputs):
+        if 0 in x.shape[1:]:
+            name = getattr(model.inputs[k], "name", str(k)) if k < len(model.inputs) else str(k)
+            raise TdcError(
+                f"Keras cannot run this model on input '{name}' of shape {tuple(x.shape)}: "
+                f"an axis of length 0 ({type(error).__name__} in Keras)",
+                accepted="null axes of length 1 or more with --backend keras; the onnx and "
+                "numpy backends also take length 0",
+            ) from None

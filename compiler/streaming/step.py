@@ -1,0 +1,209 @@
+"""Streaming: the whole-sequence graph -> a step graph that consumes one time step.
+
+Every value of the whole-sequence graph is of one of three kinds:
+
+- ``timed``: axis 1 is the stream's time axis, ``(N, T, ...)``; its step value is
+  ``(N, ...)``, that step's slice;
+- ``folded``: axis 0 is batch times time, ``(N*T, ...)`` (inside TimeDistributed); its step
+  value is ``(N, ...)``: with one frame per sequence the batch *is* the folded axis;
+- ``static``: no stream time axis (an RNN's last output and what follows it); its step value
+  has the same shape and is the value as if the sequence ended at this step.
+
+Before (TimeDistributed(Conv2D) -> LSTM, return_sequences=False)::
+
+    x(N, T, H, W, C) -> fold -> Conv2D -> unfold -> LSTM -> y(N, U)
+
+After (inputs x_t and the carried states, outputs y and the new states)::
+
+    x_t(N, H, W, C) -> Conv2D -> reshape (N, 1, F) -> LSTM(h0=state_in_0, c0=state_in_1)
+        -> y(N, U), state_out_0, state_out_1
+
+fold and unfold of the stream's time axis disappear; an RNN runs one step from the carried
+state (its mask, if any, is that step's mask: a masked step keeps the state). Anything that
+works along the time axis (pooling or convolving over it, reading it backwards,
+reshaping it away) is refused with the layer named: such a model has no step form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import TdcError
+from ..ir.graph import Graph, Node, Shape, Value
+from ..ir.verify import verify
+from ..ops import get_op
+from .rules import RECURRENT, refuse, timed_attrs
+
+TIMED, FOLDED, STATIC = "timed", "folded", "static"
+STATE_WHAT = ("h", "c")
+
+
+@dataclass(frozen=True)
+class State:
+    """One carried state: ``state_in_<k>`` / ``state_out_<k>``, zeros before the first step."""
+
+    index: int
+    layer: str  # the recurrent layer that carries it
+    what: str  # "h" or "c"
+    units: int
+
+    @property
+    def key(self) -> str:
+        """Its key in the NumPy module's state dict."""
+        return f"state_{self.index}"
+
+    @property
+    def onnx_in(self) -> str:
+        return f"state_in_{self.index}"
+
+    @property
+    def onnx_out(self) -> str:
+        return f"state_out_{self.index}"
+
+
+@dataclass
+class StepGraph:
+    graph: Graph  # inputs: model inputs less their time axis, then state_in_<k>
+    states: list[State]  # outputs: the model's outputs, then state_out_<k>
+    timed: list[bool]  # per model output: has a time axis (else: as if the sequence ended)
+
+    def zero_feeds(self, batch: int) -> dict[str, np.ndarray]:
+        """The ONNX step model's ``state_in_<k>`` before the first step: zeros."""
+        return {s.onnx_in: np.zeros((batch, s.units), np.float32) for s in self.states}
+
+
+class _Stepper:
+    """Rebuilds ``src`` node by node with every value's stream time axis removed."""
+
+    def __init__(self, src: Graph, where: dict[str, int], file: str) -> None:
+        self.src, self.where, self.file = src, where, file
+        self.g = Graph(src.name)
+        self.map: dict[int, Value] = {}
+        self.kind: dict[int, str] = {}
+        self.states: list[State] = []
+        self.state_ins: list[Value] = []
+        self.state_outs: list[Value] = []
+
+    def build(self) -> StepGraph:
+        for v in self.src.inputs:
+            self._input(v)
+        for node in self.src.nodes:
+            try:
+                self._visit(node)
+            except TdcError as e:
+                line = self.where.get(node.layer)
+                raise e.with_context(file=self.file, line=line, layer=node.layer) from None
+        self._names_free()
+        self.g.inputs += self.state_ins
+        self.g.outputs = [self.map[id(v)] for v in self.src.outputs] + self.state_outs
+        self.g.output_names = [*self.src.output_names, *(s.onnx_out for s in self.states)]
+        timed = [self.kind[id(v)] == TIMED for v in self.src.outputs]
+        return StepGraph(self.g, self.states, timed)
+
+    # -- values ---------------------------------------------------------------------------
+    def _input(self, v: Value) -> None:
+        if v.rank < 2:
+            raise TdcError(
+                f"input '{v.name}' has no time axis {v.shape}; streaming needs (batch, time, ...)",
+                file=self.file,
+            )
+        new = Value(self.g.fresh(v.name), (v.shape[0], *v.shape[2:]), v.dtype)
+        self.g.inputs.append(new)
+        self._bind(v, new, TIMED)
+
+    def _bind(self, old: Value, new: Value, kind: str) -> None:
+        self.map[id(old)], self.kind[id(old)] = new, kind
+
+    def _emit(
+        self, op: str, inputs: list[Value], attrs: dict[str, Any], like: Node, weights: bool = True
+    ) -> Node:
+        # fresh dicts: the passes rerun on the step graph must not touch the whole graph
+        taken = dict(like.weights) if weights else {}
+        node = Node(op, inputs, [], dict(attrs), taken, like.layer, like.label)
+        for shape, dtype in get_op(op).infer(node):
+            name = self.g.fresh(f"{like.layer}/{op}")  # '/' never occurs in a model-file name
+            node.outputs.append(Value(name, tuple(shape), dtype))
+        return self.g.add_node(node)
+
+    # -- nodes ----------------------------------------------------------------------------
+    def _visit(self, node: Node) -> None:
+        kinds = [self.kind[id(v)] for v in node.inputs]
+        ins = [self.map[id(v)] for v in node.inputs]
+        if node.op == "fold" and kinds[0] == TIMED:
+            self._bind(node.output, ins[0], FOLDED)
+        elif node.op == "unfold" and kinds[1] == TIMED:
+            self._bind(node.output, ins[0], TIMED)
+        elif node.op in RECURRENT and kinds[0] == TIMED:
+            self._recurrent(node, ins)
+        else:
+            self._copy(node, kinds, ins)
+
+    def _copy(self, node: Node, kinds: list[str], ins: list[Value]) -> None:
+        present = set(kinds)
+        if len(present) > 1:
+            raise refuse(node, "combines a sequence with values that have no time axis")
+        kind = present.pop() if present else STATIC
+        attrs = node.attrs
+        if kind == TIMED:
+            attrs = timed_attrs(node)
+        new = self._emit(node.op, ins, attrs, node)
+        for old, v in zip(node.outputs, new.outputs, strict=True):
+            self._bind(old, v, kind)
+
+    def _recurrent(self, node: Node, ins: list[Value]) -> None:
+        a = node.attrs
+        if (node.label or "").startswith("Bidirectional"):
+            raise refuse(node, "reads the sequence backwards as well as forwards")
+        if a["go_backwards"]:
+            raise refuse(node, "with go_backwards reads the sequence from its end")
+        if len(ins) - 1 - int(a["masked"]):
+            raise refuse(
+                node, "starts from initial_state= values (the step form starts from zeros)"
+            )
+        x = ins[0]
+        feats = x.shape[1:]
+        seq = self._reshape(x, (1, *feats), node)
+        mask = [self._reshape(ins[1], (1,), node)] if a["masked"] else []
+        n_states = 2 if node.op == "LSTM" else 1
+        states = []
+        for what in STATE_WHAT[:n_states]:
+            state = State(len(self.states), node.layer, what, a["units"])
+            self.states.append(state)
+            states.append(Value(state.onnx_in, (x.shape[0], a["units"])))
+        self.state_ins += states
+        attrs = {**a, "return_sequences": False, "return_state": True}
+        new = self._emit(node.op, [seq, *mask, *states], attrs, node)
+        y, *finals = new.outputs
+        self.state_outs += finals
+        self._bind(node.outputs[0], y, TIMED if a["return_sequences"] else STATIC)
+        for old, v in zip(node.outputs[1:], finals, strict=False):
+            self._bind(old, v, STATIC)
+
+    def _reshape(self, x: Value, shape: Shape, like: Node) -> Value:
+        return self._emit("reshape", [x], {"shape": tuple(shape)}, like, weights=False).output
+
+    def _names_free(self) -> None:
+        """State names must not clash with the model's own input and output names."""
+        taken = {v.name for v in self.src.inputs} | set(self.src.output_names)
+        for s in self.states:
+            for name in (s.onnx_in, s.onnx_out):
+                if name in taken:
+                    raise TdcError(
+                        f"the name '{name}' is reserved for the streaming state",
+                        file=self.file,
+                        accepted="other input and output names",
+                    )
+
+
+def step_graph(compiled: Any) -> StepGraph:
+    """The step form of a compiled model; a TdcError names the first layer without one."""
+    from ..passes import run_pipeline
+
+    spec = compiled.spec
+    step = _Stepper(compiled.graph, spec.layer_lines(), spec.file).build()
+    verify(step.graph)
+    run_pipeline(step.graph)
+    return step

@@ -1,0 +1,1 @@
+"""The commands: the CLI, compile/run/verify/inspect/bench/import."""
