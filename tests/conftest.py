@@ -2,15 +2,38 @@
 
 The session summary reports the worst absolute error against Keras per backend over
 every comparison made by ``oracle.check`` (workers append to one log file).
+
+Markers: ``slow`` (set in the test modules; ``pytest -m "not slow"`` is the fast tier
+for the edit-test loop, CI runs everything) and ``keras`` (set here on every test of a
+module that builds Keras models, so ``-m "not keras"`` runs without the oracle).
 """
 
 import json
 import os
+import re
 import tempfile
+from functools import cache
+
+import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+_KERAS = re.compile(r"^(from oracle import|import keras|from compiler\.keras\.oracle import)", re.M)
+
+
+@cache
+def _uses_keras(path: str) -> bool:
+    with open(path, encoding="utf-8") as f:
+        return bool(_KERAS.search(f.read()))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _uses_keras(str(item.path)):
+            item.add_marker(pytest.mark.keras)
 
 
 def pytest_configure(config):

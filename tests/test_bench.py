@@ -5,9 +5,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from cli_util import tdc
+
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {

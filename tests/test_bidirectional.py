@@ -9,6 +9,8 @@ from compiler.errors import TdcError
 from compiler.frontend.arrays import write_npz
 from oracle import check, model, td, write_model
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 LAYERS = ("SimpleRNN", "LSTM", "GRU")
 MODES = ("concat", "sum", "mul", "ave")
 

@@ -13,6 +13,8 @@ from compiler.api import compile_file
 from compiler.errors import TdcError
 from oracle import check, check_inputs, model, td, write_model
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 LAYERS = ("SimpleRNN", "LSTM", "GRU")
 
 

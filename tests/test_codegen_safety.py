@@ -165,6 +165,7 @@ def compiled_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[l
     return out, seen
 
 
+@pytest.mark.slow
 def test_every_template_rendered_with_hostile_strings_runs_nothing(tmp_path, monkeypatch):
     modules, seen = compiled_modules(tmp_path, monkeypatch)
     templates = {p.name.removesuffix(".py.j2") for p in (templates_root() / "ops").glob("*.j2")}
@@ -237,6 +238,7 @@ COMMANDS = {
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.slow
 def test_cli_commands_run_nothing(tmp_path, monkeypatch, command):
     """run, verify, bench and the compiled module's import, with the name as a payload."""
     monkeypatch.chdir(tmp_path)
@@ -254,6 +256,7 @@ def test_cli_commands_run_nothing(tmp_path, monkeypatch, command):
         assert proc.stdout.strip() == "(2, 2)", proc.stderr
 
 
+@pytest.mark.slow
 def test_import_of_a_hostile_keras_model_name_runs_nothing(tmp_path, monkeypatch):
     """Keras refuses only '/' in a name: a payload name imports (the model file keeps it
     as data); a name that is not printable is refused, and nothing is written."""

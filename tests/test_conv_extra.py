@@ -12,6 +12,8 @@ from compiler.errors import TdcError
 from compiler.ops import get_op
 from oracle import check, model, td, write_model
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 
 def layer(type_: str, **kw: Any) -> dict[str, Any]:
     return {"type": type_, **kw}

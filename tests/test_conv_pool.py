@@ -11,6 +11,8 @@ from compiler.errors import TdcError
 from compiler.ops import get_op
 from oracle import check, model, td, write_model
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 
 def conv1(**kw: Any) -> dict[str, Any]:
     return {"type": "Conv1D", "filters": 6, "kernel_size": 3, **kw}

@@ -23,6 +23,8 @@ from compiler.frontend.arrays import write_npz
 from compiler.keras.oracle import keras_model, run_keras
 from oracle import check, compile_with_random_weights, model, random_inputs, td
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 DENSE = {"type": "Dense", "units": 5}
 EMB = {"type": "Embedding", "input_dim": 10, "output_dim": 4, "mask_zero": True}
 

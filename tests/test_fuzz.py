@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -165,6 +166,7 @@ def damaged_text(draw: st.DrawFn) -> bytes:
 
 @FUZZ
 @given(text=mutated_doc())
+@pytest.mark.slow
 def test_mutated_model_files(tmp_path_factory, text):
     tmp = tmp_path_factory.mktemp("fuzz")
     model = tmp / "m.yaml"

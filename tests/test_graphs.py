@@ -17,6 +17,8 @@ from compiler.frontend.arrays import write_npz
 from compiler.keras.oracle import keras_model
 from oracle import ATOL, RTOL, check, random_weights, td, write_model
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 ELEMENTWISE = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
 
 

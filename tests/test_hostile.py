@@ -510,6 +510,7 @@ def _tdc_executable() -> list[str]:
 @pytest.mark.parametrize(
     "name", ["python_object_apply", "deep_nesting", "weights_pickled", "input_huge_header"]
 )
+@pytest.mark.slow
 def test_real_process_prints_no_traceback(tmp_path, name):
     """The installed ``tdc`` in its own process: exit 2, one line on stderr, no traceback."""
     row = ROWS[name]

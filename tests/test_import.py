@@ -15,6 +15,8 @@ from compiler.keras.oracle import import_keras
 from compiler.ops import layer_types
 from oracle import assert_matches, backend_outputs
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 keras = import_keras()
 L = keras.layers
 

@@ -7,10 +7,13 @@ ORIGINAL model; several outputs of one layer come back as ``name:k`` references.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import yaml
 from test_import import L, import_and_compare, keras, normal, perturb
 
 from compiler.frontend.loader import load_model
+
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
 
 
 def imported(tmp_path) -> dict:

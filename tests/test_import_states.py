@@ -18,6 +18,8 @@ from test_import import L, assert_refused, import_and_compare, keras, normal, pe
 
 from cli_util import tdc
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 UNITS = 4
 
 

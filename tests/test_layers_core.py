@@ -14,6 +14,8 @@ from compiler.ir.graph import Graph, Node, Value
 from compiler.keras.oracle import import_keras
 from oracle import ATOL, RTOL, check, model, td, write_model
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 
 def dense(units=5, **kw):
     return {"type": "Dense", "units": units, **kw}

@@ -13,6 +13,8 @@ from compiler.frontend.params import ACTIVATIONS as KERAS_ACTIVATIONS
 from oracle import check, check_inputs, model, td, write_model
 from oracle import onnx_ops as all_onnx_ops
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 RNNS = ("SimpleRNN", "LSTM", "GRU")
 
 #: (batch 4, time 7) ids: zeros mid-sequence, at t=0, everywhere, nowhere.

@@ -28,6 +28,8 @@ from compiler.api import compile_file
 from compiler.errors import TdcError
 from oracle import check_inputs, write_model
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 #: (batch 4, time 7) ids: zeros mid-sequence, at t=0, everywhere, nowhere.
 IDS = np.array(
     [

@@ -19,6 +19,8 @@ from compiler.frontend.loader import load_model
 from compiler.keras.oracle import call_layer, import_keras, make_layer, pick
 from oracle import check_inputs, compile_with_random_weights, td, write_model
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 RNNS = ("SimpleRNN", "LSTM", "GRU")
 
 #: (batch 4, words 5, chars 6): 0 is padding.

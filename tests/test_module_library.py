@@ -155,6 +155,7 @@ def one_line_exit_2(proc: subprocess.CompletedProcess, *words: str) -> None:
     assert all(w in proc.stderr for w in words), proc.stderr
 
 
+@pytest.mark.slow
 def test_script_bad_arguments_exit_2_in_one_line(tmp_path):
     compiled(tmp_path, SEQ)
     np.save(tmp_path / "x.npy", np.ones((2, 4, 3), np.float32))
@@ -183,6 +184,7 @@ def test_script_out_of_range_ids_exit_2(tmp_path):
     assert not (tmp_path / "y.npy").exists()
 
 
+@pytest.mark.slow
 def test_script_never_overwrites_itself_its_weights_or_an_input(tmp_path):
     compiled(tmp_path, SEQ)
     np.save(tmp_path / "x.npy", np.ones((2, 4, 3), np.float32))

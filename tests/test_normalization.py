@@ -10,6 +10,8 @@ from compiler.ops import get_op
 from compiler.ops.normalization import bn_scale_shift
 from oracle import check, model, td, write_model
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 
 def bn(**kw):
     return {"type": "BatchNormalization", **kw}

@@ -13,6 +13,8 @@ from compiler.frontend.params import ACTIVATIONS
 from compiler.keras.oracle import keras_model, run_keras
 from oracle import ATOL, RTOL, compile_with_random_weights, model, random_inputs, td
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 RNN_SUFFIXES = ("_lstm", "_gru", "_simplernn")
 
 

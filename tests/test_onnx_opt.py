@@ -16,6 +16,8 @@ from compiler.backends.onnx.optimize import optimise
 from compiler.backends.onnx.session import run
 from oracle import check, compile_with_random_weights, model, onnx_ops, td
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 ROOT = Path(__file__).resolve().parents[1]
 CF, CL = [0, 3, 1, 2], [0, 2, 3, 1]
 

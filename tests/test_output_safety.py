@@ -188,6 +188,7 @@ main(["run", "m.yaml", "-i", "x.npy", "-o", "y.npy"])
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+@pytest.mark.slow
 def test_signal_during_write_leaves_no_partial_file(work, sig):
     before = sorted(p.name for p in work.iterdir())
     script = textwrap.dedent(SIGNAL_SCRIPT).replace("{sig}", sig)
@@ -205,6 +206,7 @@ def test_signal_during_write_leaves_no_partial_file(work, sig):
     assert sorted(p.name for p in work.iterdir()) == before
 
 
+@pytest.mark.slow
 def test_dev_stdout_redirected_to_a_file_is_written_through(work):
     """``-o /dev/stdout > y.npy`` fills y.npy itself (same inode), with the note on stderr."""
     target = work / "y.npy"

@@ -112,6 +112,7 @@ CONV_CHAIN = model(
 )
 
 
+@pytest.mark.slow
 def test_td_chain_keeps_one_fold_and_one_unfold(tmp_path):
     """Seven TimeDistributed layers: one merge reshape and one split reshape in the ONNX."""
     from oracle import check

@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler.frontend.params import ACTIVATIONS
 from oracle import compare, compile_with_random_weights
+
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
 
 TOTAL = int(os.environ.get("TDC_PROPERTY_EXAMPLES", "100"))
 PER_TEST = max(1, TOTAL // 4)

@@ -9,6 +9,8 @@ from compiler.frontend.params import ACTIVATIONS as KERAS_ACTIVATIONS
 from compiler.ops import get_op
 from oracle import check, check_inputs, model, onnx_ops, td, write_model
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 LAYERS = ("SimpleRNN", "LSTM", "GRU")
 GATED = ("LSTM", "GRU")
 #: Every activation Keras accepts (ONNX: native op for some, a Scan loop for the rest).

@@ -32,6 +32,7 @@ def test_layer_lowers_somewhere(name):
     assert op.is_ir_op or type(op).lower is not OpDef.lower, f"{name} neither lowers nor emits"
 
 
+@pytest.mark.slow
 def test_wheel_ships_templates(tmp_path):
     from pathlib import Path
 

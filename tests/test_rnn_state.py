@@ -16,6 +16,7 @@ def two_inputs(x_shape: list, h_shape: list, *layers: dict, outputs=None) -> dic
     return m | ({"outputs": outputs} if outputs else {})
 
 
+@pytest.mark.slow
 def test_seq2seq_encoder_decoder(tmp_path):
     m = {
         "inputs": {"src": {"shape": [None, 5]}, "tgt": {"shape": [None, 3]}},
@@ -76,6 +77,7 @@ def test_lstm_initial_state_backwards_no_bias(tmp_path):
 
 
 @pytest.mark.parametrize("layer", ["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.slow
 def test_masked_with_initial_state(tmp_path, layer):
     units = 3
     states = ["enc:1", "enc:2"] if layer == "LSTM" else ["enc:1"]

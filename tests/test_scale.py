@@ -30,6 +30,8 @@ from oracle import (
     write_model,
 )
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 ROOT = Path(__file__).resolve().parents[1]
 CONV = td(
     {"type": "Conv1D", "filters": 3, "kernel_size": 3, "padding": "same", "activation": "relu"}

@@ -151,6 +151,7 @@ def input_of(layer_type: str) -> tuple[list, str]:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=_ids(ROWS))
+@pytest.mark.slow
 def test_keras_agrees(row):
     """The table's Keras column is what live Keras does: construct the layer and build it."""
     import keras
@@ -207,6 +208,7 @@ COMPARED = [r for r in ROWS if r[4] and r[1] in ("padding", "data_format", "inte
 
 
 @pytest.mark.parametrize("row", COMPARED, ids=_ids(COMPARED))
+@pytest.mark.slow
 def test_odd_spelling_matches_keras(tmp_path, row):
     shape, dtype = input_of(row[0]["type"])
     check(tmp_path, model(shape, entry(row), dtype=dtype))

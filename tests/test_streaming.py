@@ -27,6 +27,8 @@ from oracle import (
     write_model,
 )
 
+pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
+
 RNNS = ("SimpleRNN", "LSTM", "GRU")
 
 

@@ -58,6 +58,7 @@ def _compile(tmp_path, sub: str, text: str):
     return compile_file(folder / "m.yaml")
 
 
+@pytest.mark.slow
 def test_merged_model_is_the_model_written_out(tmp_path):
     merged, plain = _compile(tmp_path, "a", MERGED), _compile(tmp_path, "b", WRITTEN_OUT)
     for a, b in zip(merged.spec.layers, plain.spec.layers, strict=True):
