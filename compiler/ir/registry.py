@@ -82,6 +82,17 @@ class OpDef:
     #: whose loops need ONNX subgraphs); None: the op's own ``onnx`` method.
     onnx_lowering: ClassVar[str | None] = None
 
+    # -- traits: what the passes may do with the op (declared here, once) -------------
+    #: Acts on the last axis alone, so it gives the same on (N, T, *S) as on (N*T, *S):
+    #: ``sink_fold`` may move a fold below it (see ``sinks_fold``).
+    last_axis_only: ClassVar[bool] = False
+    #: Applies an ``activation`` attr itself: ``fuse_activation`` may fold a following
+    #: activation into it.
+    fuses_activation: ClassVar[bool] = False
+    #: Has a ``kernel`` whose last axis is the output channel (and an optional ``bias``):
+    #: ``fold_batchnorm`` may scale it by a following BatchNormalization.
+    folds_batchnorm: ClassVar[bool] = False
+
     # -- layer role ----------------------------------------------------------------
     def check_attrs(self, attrs: dict[str, Any]) -> None:
         """Cross-argument checks after each argument passed its own (raise ValueError)."""
@@ -107,6 +118,10 @@ class OpDef:
     def numpy(self, node: Node) -> dict[str, Any]:
         """Template variables for ``templates/ops/<name>.py.j2`` besides the common ones."""
         return {}
+
+    def sinks_fold(self, node: Node) -> bool:
+        """Whether ``sink_fold`` may move a fold from ``node``'s input to its output."""
+        return self.last_axis_only and len(node.inputs) == 1
 
     def flops(self, node: Node) -> int:
         """Floating-point operations for batch 1 and every symbolic dim set to 1."""

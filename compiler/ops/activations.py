@@ -148,6 +148,11 @@ def _same(node: Node) -> list[tuple[Shape, str]]:
 class Act(OpDef):
     """Elementwise activation; attrs: ``kind`` plus its parameters (axis, alpha, ...)."""
 
+    def sinks_fold(self, node: Node) -> bool:
+        """Elementwise, or over a last axis counted from the end (softmax on axis -1)."""
+        axis = node.attrs.get("axis")
+        return axis is None or axis < 0
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         axis = node.attrs.get("axis")
         rank = node.inputs[0].rank
@@ -248,6 +253,8 @@ def _alpha_initializer(v: Any) -> str:
 @register("PReLU")
 class PReLU(OpDef):
     """``y = x if x >= 0 else alpha * x`` with a learned ``alpha`` per position."""
+
+    last_axis_only = True
 
     params = {
         "alpha_initializer": Param("zeros", _alpha_initializer),

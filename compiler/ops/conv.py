@@ -65,6 +65,8 @@ def conv_params(rank: int) -> dict[str, Param]:
 class _Conv(OpDef):
     """``y = act(conv(x, kernel) + bias)`` over the spatial axes of (N, *S, C)."""
 
+    fuses_activation = folds_batchnorm = True
+
     rank = 0
 
     def check_attrs(self, attrs: dict[str, Any]) -> None:

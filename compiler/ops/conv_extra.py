@@ -133,6 +133,8 @@ def _window(node: Node) -> Window:
 class DepthwiseConv(OpDef):
     """Per-channel convolution, then (separable) a 1x1 convolution, then the bias."""
 
+    fuses_activation = True
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x, dw = node.inputs[0], node.weights[_dw_key(node)]
         if x.shape[-1] != dw.shape[-2]:

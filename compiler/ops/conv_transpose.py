@@ -64,6 +64,7 @@ def _params(rank: int) -> dict[str, Param]:
 
 
 class _ConvTranspose(OpDef):
+    fuses_activation = True
     rank = 0
 
     def check_attrs(self, attrs: dict[str, Any]) -> None:

@@ -48,6 +48,8 @@ def last_dim(value: Value, what: str) -> int:
 class Dense(OpDef):
     """``y = act(x @ kernel + bias)`` on the last axis of an input of any rank."""
 
+    last_axis_only = fuses_activation = folds_batchnorm = True
+
     params = {
         "units": Param(REQUIRED, integer(lo=1)),
         "activation": Param("linear", activation),
@@ -107,6 +109,8 @@ class Dense(OpDef):
 @register("identity")
 class Identity(OpDef):
     """Passes its input through; inference no-ops lower to it and a pass removes it."""
+
+    last_axis_only = True
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         return [(node.inputs[0].shape, node.inputs[0].dtype)]

@@ -70,6 +70,8 @@ def _elements(shape: Shape) -> int:
 class BatchNormalization(OpDef):
     """Inference form: ``y = (x - moving_mean) / sqrt(moving_variance + eps) * gamma + beta``."""
 
+    last_axis_only = fuses_activation = True
+
     params = {
         "axis": Param(-1, integer()),
         "momentum": Param(0.99, number()),
@@ -177,6 +179,8 @@ class LayerNormalization(OpDef):
     ``rms_scaling`` (deprecated in Keras, still accepted) follows Keras exactly:
     ``y = x / sqrt(var(x) + eps) * gamma``, no centring and no beta.
     """
+
+    last_axis_only = fuses_activation = True
 
     params = {
         "axis": Param(-1, axis_spec),

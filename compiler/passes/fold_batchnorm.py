@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.graph import Graph, Node
-
-FOLDABLE = {"Dense", "Conv1D", "Conv2D", "Conv3D"}  # kernels whose last axis is the output
+from ..ops import get_op
 
 
 def _last_axis(bn: Node) -> bool:
@@ -22,7 +21,7 @@ def _last_axis(bn: Node) -> bool:
 
 def _foldable(graph: Graph, bn: Node) -> Node | None:
     src = bn.inputs[0].producer
-    if src is None or src.op not in FOLDABLE or src not in graph.nodes:
+    if src is None or not get_op(src.op).folds_batchnorm or src not in graph.nodes:
         return None
     if src.attrs.get("activation", "linear") != "linear" or not _last_axis(bn):
         return None

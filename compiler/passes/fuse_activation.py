@@ -10,24 +10,14 @@ onnxruntime fuses them; NumPy: in the op's function, on its own buffer).
 from __future__ import annotations
 
 from ..ir.graph import Graph
-
-FUSES = {
-    "Dense",
-    "Conv1D",
-    "Conv2D",
-    "Conv3D",
-    "Conv2DTranspose",
-    "depthwise_conv",
-    "BatchNormalization",
-    "LayerNormalization",
-}
+from ..ops import get_op
 
 
 def fuse_activation(graph: Graph) -> bool:
     changed = False
     for act in [n for n in graph.nodes if n.op == "act"]:
         src = act.inputs[0].producer
-        if src is None or src.op not in FUSES or src not in graph.nodes:
+        if src is None or not get_op(src.op).fuses_activation or src not in graph.nodes:
             continue
         if src.attrs.get("activation", "linear") != "linear":
             continue

@@ -12,14 +12,10 @@ from __future__ import annotations
 from ..ir.graph import Graph, Node, Value
 from ..ops import get_op
 
-RANK_POLYMORPHIC = {"Dense", "identity", "PReLU", "BatchNormalization", "LayerNormalization"}
-
 
 def _movable(node: Node) -> bool:
-    if node.op == "act":
-        axis = node.attrs.get("axis")
-        return axis is None or axis < 0
-    return node.op in RANK_POLYMORPHIC and len(node.inputs) == 1
+    """The op says so (``OpDef.sinks_fold``: ``last_axis_only``, or an activation)."""
+    return get_op(node.op).sinks_fold(node)
 
 
 def sink_fold(graph: Graph) -> bool:
