@@ -1,10 +1,13 @@
-"""Each pass: the ops that survive it, and unchanged numbers (NumPy backend vs Keras)."""
+"""Each pass on lowered models: the ops that survive it, and unchanged numbers (NumPy
+backend vs Keras); the graph's edit methods and use lists, which every pass relies on.
+(test_pass_units.py has each pass on a hand-built graph.)"""
 
 import numpy as np
 import pytest
 
 from compiler.api import compile_file
 from compiler.backends.numpy.codegen import load_module, to_numpy
+from compiler.ir.graph import Graph, Node, Value
 from compiler.ir.lowering import Builder
 from compiler.ir.verify import verify
 from compiler.passes import PIPELINE, run_pipeline
@@ -150,3 +153,72 @@ def test_hoist_unfold_runs_merge_of_folded_branches_folded(tmp_path):
     run_pipeline(g)
     assert (g.count("fold"), g.count("unfold")) == (2, 1)
     np.testing.assert_allclose(_run(g, x), ref, rtol=1e-6, atol=1e-6)
+
+
+# -- the graph's edit methods keep producers and use lists ------------------------------------
+
+
+def _add(g: Graph, op: str, inputs: list[Value], **attrs) -> Value:
+    node = Node(op, list(inputs), [], attrs, layer=op)
+    node.outputs = [Value(g.fresh(op), inputs[0].shape)]
+    return g.add_node(node).output
+
+
+def test_use_lists_follow_add_remove_replace_uses_and_set_input():
+    g = Graph("uses")
+    x = g.add_input("x", ("N", 4))
+    d = _add(g, "act", [x], kind="relu")
+    m = _add(g, "merge", [d, d], kind="add")
+    r = _add(g, "act", [d], kind="tanh")
+    dn, mn, rn = g.nodes
+    assert g.consumers(d) == [mn, rn] and g.uses(d) == ((mn, 0), (mn, 1), (rn, 0))
+    assert g.consumers(x) == [dn] and g.consumers(m) == []
+    g.replace_uses(d, x)
+    assert g.consumers(d) == [] and g.consumers(x) == [dn, mn, rn] and mn.inputs == [x, x]
+    g.set_input(mn, 1, r)
+    assert g.uses(x) == ((dn, 0), (mn, 0), (rn, 0)) and g.uses(r) == ((mn, 1),)
+    g.remove(rn)  # r loses its producer; mn still reads it until rewired
+    assert r.producer is None and rn not in g and g.uses(x) == ((dn, 0), (mn, 0))
+    assert g.nodes == (dn, mn) and g.uses(r) == ((mn, 1),)
+    g.outputs = [d]
+    g.replace_uses(d, m)
+    assert g.outputs == [m]
+
+
+def test_insert_and_the_read_only_node_list():
+    g = Graph("order")
+    x = g.add_input("x", ("N", 4))
+    d = _add(g, "act", [x], kind="relu")
+    first = Node("act", [x], [Value("a", x.shape)], {"kind": "tanh"})
+    last = Node("act", [d], [Value("b", d.shape)], {"kind": "tanh"})
+    g.insert_before(d.producer, first)
+    g.insert_after(d.producer, last)
+    assert g.nodes == (first, d.producer, last) and first.output.producer is first
+    with pytest.raises(AttributeError):
+        g.nodes.append(first)  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        g.nodes = ()  # type: ignore[misc]
+    with pytest.raises(AssertionError, match="already in graph"):
+        g.add_node(first)
+    with pytest.raises(AssertionError, match="already has a producer"):
+        g.add_node(Node("identity", [x], [d]))
+    g.remove(last)
+    with pytest.raises(AssertionError, match="not in graph"):
+        g.set_input(last, 0, x)
+
+
+def test_verify_catches_edits_behind_the_graph():
+    g = Graph("stale")
+    x = g.add_input("x", ("N", 4))
+    d = _add(g, "act", [x], kind="relu")
+    r = _add(g, "act", [d], kind="tanh")
+    g.outputs, g.output_names = [r], ["y"]
+    verify(g)
+    r.producer.inputs[0] = x  # not through set_input: the use lists still say d
+    with pytest.raises(AssertionError, match=r"use list of %x\(N, 4\) is stale"):
+        verify(g)
+    r.producer.inputs[0] = d
+    verify(g)
+    d.producer = None  # a producer the node list does not match
+    with pytest.raises(AssertionError, match="records producer"):
+        verify(g)

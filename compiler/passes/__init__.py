@@ -1,7 +1,9 @@
 """The pass pipeline: an explicit ordered tuple, run to a fixpoint, graph verified after each.
 
 Each pass is a function ``(graph) -> bool`` (did it change anything) in a file of its own,
-whose docstring shows the graph before and after.
+whose docstring shows the graph before and after. Passes edit the graph only through its
+methods (``insert_before`` / ``insert_after``, ``remove``, ``replace_uses``, ``set_input``),
+which keep producers and use lists current: a removed node is no one's producer.
 """
 
 from __future__ import annotations

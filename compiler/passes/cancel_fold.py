@@ -24,10 +24,10 @@ def cancel_fold(graph: Graph) -> bool:
     for node in list(graph.nodes):
         ref = node.inputs[1].producer if node.op == "unfold" else None
         if ref is not None and ref.op == "unfold":
-            node.inputs[1] = ref.inputs[1]
+            graph.set_input(node, 1, ref.inputs[1])
             changed = True
         src = node.inputs[0].producer if node.inputs else None
-        if src is None or src not in graph.nodes:
+        if src is None:
             continue
         if node.op == "fold" and src.op == "unfold":
             graph.replace_uses(node.output, src.inputs[0])

@@ -10,12 +10,9 @@ from ..ir.graph import Graph
 
 
 def dce(graph: Graph) -> bool:
-    live = {id(v) for v in graph.outputs}
-    keep = []
-    for node in reversed(graph.nodes):
-        if any(id(v) in live for v in node.outputs):
-            keep.append(node)
-            live.update(id(v) for v in node.inputs)
-    changed = len(keep) != len(graph.nodes)
-    graph.nodes = list(reversed(keep))
+    changed = False
+    for node in reversed(graph.nodes):  # consumers first: removing one frees its inputs
+        if not any(graph.uses(v) or graph.is_output(v) for v in node.outputs):
+            graph.remove(node)
+            changed = True
     return changed

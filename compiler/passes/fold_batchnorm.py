@@ -21,7 +21,7 @@ def _last_axis(bn: Node) -> bool:
 
 def _foldable(graph: Graph, bn: Node) -> Node | None:
     src = bn.inputs[0].producer
-    if src is None or not get_op(src.op).folds_batchnorm or src not in graph.nodes:
+    if src is None or not get_op(src.op).folds_batchnorm:
         return None
     if src.attrs.get("activation", "linear") != "linear" or not _last_axis(bn):
         return None
@@ -45,6 +45,7 @@ def fold_batchnorm(graph: Graph) -> bool:
             "kernel": (kernel * scale).astype(np.float32),
             "bias": (bias * scale + shift).astype(np.float32),
         }
+        src.attrs = {**src.attrs, "absorbs": [*src.attrs.get("absorbs", ()), (bn.layer, "kernel")]}
         graph.replace_uses(bn.output, src.output)
         graph.remove(bn)
         changed = True

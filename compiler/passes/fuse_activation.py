@@ -17,7 +17,7 @@ def fuse_activation(graph: Graph) -> bool:
     changed = False
     for act in [n for n in graph.nodes if n.op == "act"]:
         src = act.inputs[0].producer
-        if src is None or not get_op(src.op).fuses_activation or src not in graph.nodes:
+        if src is None or not get_op(src.op).fuses_activation:
             continue
         if src.attrs.get("activation", "linear") != "linear":
             continue
@@ -26,6 +26,7 @@ def fuse_activation(graph: Graph) -> bool:
         params = {k: v for k, v in act.attrs.items() if k != "kind"}
         # a fresh dict: another graph built from this one may share the old one
         src.attrs = {**src.attrs, "activation": act.attrs["kind"], "act_params": params}
+        src.attrs = {**src.attrs, "absorbs": [*src.attrs.get("absorbs", ()), (act.layer, "fused")]}
         graph.replace_uses(act.output, src.output)
         graph.remove(act)
         changed = True

@@ -19,11 +19,11 @@ from .sink_fold import _movable
 HOISTABLE = {"merge", "concat"}
 
 
-def _hoistable(graph: Graph, node: Node) -> list[Node] | None:
+def _hoistable(node: Node) -> list[Node] | None:
     if node.op not in HOISTABLE or (node.op == "concat" and node.attrs["axis"] < 2):
         return None
     srcs = [v.producer for v in node.inputs]
-    if any(s is None or s.op != "unfold" or s not in graph.nodes for s in srcs):
+    if any(s is None or s.op != "unfold" for s in srcs):
         return None
     ref = srcs[0].inputs[1]  # type: ignore[union-attr]
     if any(s.inputs[1] is not ref or s.output.rank != node.output.rank for s in srcs):  # type: ignore[union-attr]
@@ -44,7 +44,7 @@ def _pending_fold(v: Value) -> bool:
 def hoist_unfold(graph: Graph) -> bool:
     changed = False
     for node in list(graph.nodes):
-        srcs = _hoistable(graph, node)
+        srcs = _hoistable(node)
         if srcs is None:
             continue
         attrs = dict(node.attrs)
@@ -53,12 +53,12 @@ def hoist_unfold(graph: Graph) -> bool:
         inner = Node(node.op, [s.inputs[0] for s in srcs], [], attrs, layer=node.layer)
         inner.label = node.label
         ((shape, dtype),) = get_op(node.op).infer(inner)
-        inner.outputs = [Value(graph.fresh(node.output.name), tuple(shape), dtype)]
+        inner.outputs.append(Value(graph.fresh(node.output.name), tuple(shape), dtype))
         graph.insert_before(node, inner)
         ref = srcs[0].inputs[1]
         unfold = Node("unfold", [inner.output, ref], [node.output], layer=node.layer)
         unfold.label = node.label
-        graph.insert_before(node, unfold)
-        graph.remove(node)
+        graph.remove(node)  # node.output loses its producer; the unfold takes it over
+        graph.insert_after(inner, unfold)
         changed = True
     return changed

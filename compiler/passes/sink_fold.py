@@ -9,6 +9,8 @@ After::   %d' = Dense(%x); %f = fold(%d'); %u = unfold(%f, %x)   (then cancel_fo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..ir.graph import Graph, Node, Value
 from ..ops import get_op
 
@@ -26,12 +28,13 @@ def sink_fold(graph: Graph) -> bool:
             continue
         op = users[0]
         old_out = op.output
-        op.inputs = [fold.inputs[0]]
-        (shape, dtype), *_ = get_op(op.op).infer(op)
-        op.outputs = [Value(graph.fresh(old_out.name), tuple(shape), dtype, op)]
+        moved = replace(op, inputs=[fold.inputs[0]], outputs=[])  # one input (sinks_fold)
+        (shape, dtype), *_ = get_op(op.op).infer(moved)
+        moved.outputs.append(Value(graph.fresh(old_out.name), tuple(shape), dtype))
+        graph.insert_before(op, moved)
+        graph.remove(op)  # old_out loses its producer; the new fold takes it over
         graph.remove(fold)
-        new_fold = Node("fold", [op.output], [old_out], layer=fold.layer, label=fold.label)
-        old_out.producer = new_fold
-        graph.nodes.insert(graph.nodes.index(op) + 1, new_fold)
+        new_fold = Node("fold", [moved.output], [old_out], layer=fold.layer, label=fold.label)
+        graph.insert_after(moved, new_fold)
         changed = True
     return changed
