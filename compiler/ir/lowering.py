@@ -16,30 +16,6 @@ from .graph import Graph, Node, Shape, Value, shape_str
 from .registry import WeightSpec
 from .verify import verify
 
-#: Keras layers whose ``supports_masking`` passes the first input's mask on unchanged
-#: (the base ``Layer.compute_mask``); any other type drops it, except the ones below.
-_PROPAGATE = (
-    "Activation ELU LeakyReLU PReLU ReLU Dense Identity Dropout AlphaDropout "
-    "GaussianDropout GaussianNoise SpatialDropout1D SpatialDropout2D SpatialDropout3D "
-    "ActivityRegularization BatchNormalization GroupNormalization LayerNormalization "
-    "UnitNormalization Rescaling Normalization TimeDistributed"
-)
-#: Merge layers: the output mask is the OR of the input masks when every input has one.
-_MERGE_OR = "Add Subtract Average Maximum Minimum Multiply"
-#: Layers that read or combine masks in ways not compiled yet: refuse masked inputs.
-#: (Concatenate, Maximum, Minimum: "custom" in their ops; Dot drops the mask as Keras's
-#: ``Dot.compute_mask`` returns None; Softmax refuses a masked input in its ``lower``.)
-_UNSUPPORTED = "Softmax MultiHeadAttention GroupedQueryAttention"
-#: Layers that read their input's mask one step at a time (Keras's RNN loop).
-_STEP_READERS = frozenset({"SimpleRNN", "LSTM", "GRU", "Bidirectional"})
-KERAS_MASK_FLOW: dict[str, str] = {
-    # the wrapped RNNs read the mask themselves; the output keeps it with return_sequences
-    "Bidirectional": "sequence",
-    **dict.fromkeys(_PROPAGATE.split(), "propagate"),
-    **dict.fromkeys(_MERGE_OR.split(), "merge_or"),
-    **dict.fromkeys(_UNSUPPORTED.split(), "unsupported"),
-}
-
 
 class Builder:
     """Lowers layers one by one; ops call back into it to emit nodes and fetch weights."""
@@ -109,13 +85,13 @@ class Builder:
     def lower(self, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         """Lower ``spec`` (top-level or wrapped) on ``inputs``."""
         op = get_op(spec.type)
-        several = op.multi_input or getattr(op, "initial_state_inputs", False)
+        several = op.multi_input or op.n_states > 0  # an RNN's initial states follow
         if not several and len(inputs) != 1:
             raise TdcError(f"{spec.type} takes exactly one input, got {len(inputs)}")
         self.check_mask(spec, inputs)
         outputs = op.lower(self, spec, inputs)
         self.flow_mask(spec.type, op.mask_flow, inputs, outputs)
-        if spec.type in _STEP_READERS:  # an RNN's sequence keeps the Keras mask itself
+        if op.reads_step_mask:  # an RNN's sequence keeps the Keras mask itself
             for out in outputs:
                 wide = self.wide_of.get(id(self.masks.get(id(out))))
                 if wide is not None:
@@ -134,13 +110,15 @@ class Builder:
                 "merges and layers that pass it on",
             )
 
-    def flow_mask(self, kind: str, flow: str, inputs: list[Value], outputs: list[Value]) -> None:
-        """Attach the output mask Keras would compute for layer type ``kind``: the first
-        input's mask ("propagate"; "sequence": only onto outputs that kept the time axis),
-        the OR of all inputs' masks ("merge_or"), or none ("drop"; "custom": ``lower``
-        did it)."""
-        if flow == "auto":
-            flow = KERAS_MASK_FLOW.get(kind, "drop")
+    def flow_mask(
+        self, kind: str, flow: str | None, inputs: list[Value], outputs: list[Value]
+    ) -> None:
+        """Attach the output mask Keras would compute for layer type ``kind`` as its op's
+        ``mask_flow`` says: the first input's mask ("propagate"; "sequence": only onto
+        outputs that kept the time axis), the OR of all inputs' masks ("merge_or"), or
+        none ("drop"; "custom": ``lower`` did it)."""
+        if flow is None:
+            raise AssertionError(f"layer {kind} declares no mask_flow")
         masks = [self.keras_mask(v) for v in inputs]
         if flow in ("custom", "drop") or all(m is None for m in masks):
             return
@@ -216,23 +194,23 @@ def step_reducible(value: Value, mask: Value) -> bool:
 
 def mask_misfit(b: Builder, spec: LayerSpec, inputs: list[Value]) -> str | None:
     """Why ``spec`` cannot read its inputs' masks as Keras does (None: it can)."""
-    kind, x = spec.type, inputs[0]
+    kind, x, op = spec.type, inputs[0], get_op(spec.type)
     masks = [b.keras_mask(v) for v in inputs]
     m = masks[0]
     if m is not None:
         seen = f"reads a mask of shape {shape_str(m.shape)} on its {shape_str(x.shape)} input"
         if kind == "GlobalAveragePooling1D" and tuple(m.shape) != tuple(x.shape[:2]):
             return f"{seen} (Keras fails on it too)"
-        if kind in _STEP_READERS and len(inputs) == 1 and x.rank == 3:
+        if op.reads_step_mask and len(inputs) == 1 and x.rank == 3:
             step = b.mask(x)
             if step is None or tuple(step.shape) != tuple(x.shape[:2]):
                 return f"{seen}, not one of its (batch, time) axes"
-            inner = [spec.inner, spec.backward] if kind == "Bidirectional" else [spec]
+            inner = [spec.inner, spec.backward] if op.wrapper else [spec]
             if wide_mask(x, m) and any(s is not None and s.attrs.get("unroll") for s in inner):
                 return f"with unroll: true {seen} (Keras fails on it too)"
     wide = [v for v, w in zip(inputs, masks, strict=True) if w is not None and wide_mask(v, w)]
     present = [w for w in masks if w is not None]
-    if wide and KERAS_MASK_FLOW.get(kind) == "merge_or":  # Keras ORs the masks as they are
+    if wide and op.or_masks:  # Keras ORs the masks as they are
         if any(w.rank != present[0].rank or w.shape[2:] != present[0].shape[2:] for w in present):
             return "on masks of different shapes (Keras fails on them too)"
     if wide and kind in ("Maximum", "Minimum", "Multiply"):  # these read the masks

@@ -25,10 +25,11 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..ops import get_op, recurrent_layers
 from .config import producer
 
-#: Recurrent layers and the initial states each takes, in Keras's order.
-STATES = {"LSTM": ("h", "c"), "GRU": ("h",), "SimpleRNN": ("h",)}
+#: The initial states of a recurrent layer (its op's ``n_states``), in Keras's order.
+STATES = ("h", "c")
 ACCEPTED_STATES = (
     "initial_state= on LSTM ([h, c]), GRU or SimpleRNN ([h]), each a (batch, units) "
     "output of an earlier layer or a model input, without mask="
@@ -110,7 +111,7 @@ def _states(keras: Any, typ: str, states: Any, problems: list[str], masked: bool
         problems.append(f"{why} (accepted: {ACCEPTED_STATES})")
         return []
 
-    if typ not in STATES:
+    if typ not in recurrent_layers():
         return refuse(
             f"initial_state= on {typ} is not supported (the model file has no form for it)"
         )
@@ -121,7 +122,7 @@ def _states(keras: Any, typ: str, states: Any, problems: list[str], masked: bool
             "called with both mask= and initial_state= (a model-file RNN with initial "
             "states reads no mask)"
         )
-    want = STATES[typ]
+    want = STATES[: get_op(typ).n_states]
     if len(tensors) != len(want):
         return refuse(
             f"initial_state has {len(tensors)} tensor(s), {typ} takes {len(want)} "

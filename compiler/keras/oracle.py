@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import TdcError
 from ..frontend.loader import LayerSpec, ModelSpec, split_ref
+from ..ops import get_op
 
 
 def import_keras() -> Any:
@@ -58,16 +59,13 @@ def layer_variables(layer: Any) -> list[tuple[str, Any]]:
     return [(variable_key(layer.name, v.path, frozenset(backward)), v) for v in layer.weights]
 
 
-RECURRENT = ("SimpleRNN", "LSTM", "GRU")
-
-
 def call_layer(layer: Any, spec: LayerSpec, ins: list[Any]) -> list[Any]:
     """Call ``layer`` on ``ins`` as a Keras user would; every output, as a list.
 
     An RNN given several inputs takes the first as the sequence and the rest as
     ``initial_state``; merge layers take the list.
     """
-    if spec.type in RECURRENT and len(ins) > 1:
+    if get_op(spec.type).n_states > 0 and len(ins) > 1:
         out = layer(ins[0], initial_state=ins[1:])
     else:
         out = layer(ins if len(ins) > 1 else ins[0])

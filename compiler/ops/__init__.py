@@ -3,7 +3,7 @@
 Code outside the op modules looks ops up through this package (``from ..ops import
 get_op``), which guarantees that every family is registered first."""
 
-from ..ir.registry import get_op, ir_ops, layer_types  # noqa: E402
+from ..ir.registry import get_op, ir_ops, layer_types, recurrent_layers  # noqa: E402
 from . import (  # noqa: F401
     activations,
     bidirectional,
@@ -20,4 +20,4 @@ from . import (  # noqa: F401
     wrappers,
 )
 
-__all__ = ["get_op", "ir_ops", "layer_types"]
+__all__ = ["get_op", "ir_ops", "layer_types", "recurrent_layers"]

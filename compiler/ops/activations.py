@@ -22,7 +22,7 @@ from ..frontend.params import (
     training_only,
 )
 from ..ir.graph import Node, Shape, static_size
-from ..ir.registry import OpDef, WeightSpec, register
+from ..ir.registry import OpDef, WeightSpec, register, step_axis
 
 if TYPE_CHECKING:
     from ..backends.onnx.build import OnnxBuilder
@@ -148,6 +148,14 @@ def _same(node: Node) -> list[tuple[Shape, str]]:
 class Act(OpDef):
     """Elementwise activation; attrs: ``kind`` plus its parameters (axis, alpha, ...)."""
 
+    stream = "custom"
+
+    def step_attrs(self, node: Node, rank: int) -> dict[str, Any]:
+        attrs = dict(node.attrs)
+        if attrs.get("axis") is not None:
+            attrs["axis"] = step_axis(attrs["axis"], rank)
+        return attrs
+
     def sinks_fold(self, node: Node) -> bool:
         """Elementwise, or over a last axis counted from the end (softmax on axis -1)."""
         axis = node.attrs.get("axis")
@@ -179,6 +187,7 @@ def _ones(shape: Shape) -> Shape:
 @register("Activation")
 class ActivationLayer(OpDef):
     params = {"activation": Param(REQUIRED, activation)}
+    mask_flow = "propagate"
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         return [b.act(inputs[0], spec.attrs["activation"])]
@@ -186,6 +195,7 @@ class ActivationLayer(OpDef):
 
 @register("ReLU")
 class ReLULayer(OpDef):
+    mask_flow = "propagate"
     params = {
         "max_value": Param(None, optional(number(lo=0))),
         "negative_slope": Param(0.0, number(lo=0)),
@@ -203,6 +213,7 @@ class ReLULayer(OpDef):
 @register("LeakyReLU")
 class LeakyReLULayer(OpDef):
     params = {"negative_slope": Param(0.3, number(lo=0))}
+    mask_flow = "propagate"
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         return [b.act(inputs[0], "leaky_relu", negative_slope=spec.attrs["negative_slope"])]
@@ -211,6 +222,7 @@ class LeakyReLULayer(OpDef):
 @register("ELU")
 class ELULayer(OpDef):
     params = {"alpha": Param(1.0, number())}
+    mask_flow = "propagate"
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         return [b.act(inputs[0], "elu", alpha=spec.attrs["alpha"])]
@@ -219,6 +231,7 @@ class ELULayer(OpDef):
 @register("Softmax")
 class SoftmaxLayer(OpDef):
     params = {"axis": Param(-1, integer())}
+    mask_flow = "unsupported"
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         if b.mask(inputs[0]) is not None:
@@ -255,6 +268,8 @@ class PReLU(OpDef):
     """``y = x if x >= 0 else alpha * x`` with a learned ``alpha`` per position."""
 
     last_axis_only = True
+    mask_flow = "propagate"
+    stream = "time"  # alpha may vary along the time axis
 
     params = {
         "alpha_initializer": Param("zeros", _alpha_initializer),

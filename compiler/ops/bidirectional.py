@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..errors import TdcError, did_you_mean, listing
 from ..frontend.params import Param
 from ..ir.graph import check_rank
-from ..ir.registry import OpDef, WeightSpec, get_op, register
+from ..ir.registry import OpDef, WeightSpec, get_op, recurrent_layers, register
 from .bidirectional_ops import MERGE_MODES  # (importing it registers its IR ops)
 
 if TYPE_CHECKING:
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from ..ir.graph import Value
     from ..ir.lowering import Builder, LayerSpec
 
-#: The layers Bidirectional can wrap (and take as ``backward_layer``).
-WRAPPABLE = ("SimpleRNN", "LSTM", "GRU")
 #: Arguments the two directions must share (Keras checks these too).
 SHARED = ("return_sequences", "return_state")
 BACKWARD_FORM = "backward_layer: {type: LSTM | GRU | SimpleRNN, go_backwards: true, ...}"
@@ -68,15 +66,16 @@ def _only_null(what: str) -> Any:
 
 def n_states(spec: LayerSpec) -> int:
     """How many final states a wrapped RNN returns with ``return_state`` (its op's count)."""
-    return cast("Any", get_op(spec.type)).n_states
+    return get_op(spec.type).n_states
 
 
 def directions(spec: LayerSpec) -> tuple[LayerSpec, LayerSpec]:
     """The forward and backward layer specs, checked against Keras's rules."""
     fwd, bwd = spec.inner, spec.backward
     assert fwd is not None
-    if fwd.type not in WRAPPABLE:
-        raise TdcError(f"Bidirectional cannot wrap {fwd.label}: accepted are {listing(WRAPPABLE)}")
+    wrappable = recurrent_layers()  # every layer with n_states > 0
+    if fwd.type not in wrappable:
+        raise TdcError(f"Bidirectional cannot wrap {fwd.label}: accepted are {listing(wrappable)}")
     if fwd.attrs["go_backwards"] and bwd is None:
         raise TdcError(
             "Bidirectional: the wrapped layer must not set go_backwards: true (Keras "
@@ -100,7 +99,7 @@ def check_backward(fwd: LayerSpec, bwd: LayerSpec) -> None:
     def refuse(why: str, accepted: str) -> None:
         raise TdcError(f"Bidirectional backward_layer: {why}", accepted=accepted)
 
-    if bwd.type not in WRAPPABLE:
+    if bwd.type not in recurrent_layers():
         refuse(f"cannot be {bwd.label}", BACKWARD_FORM)
     if not bwd.attrs["go_backwards"]:
         refuse(
@@ -154,6 +153,9 @@ class Bidirectional(OpDef):
         "weights": Param(None, _only_null("initial weights as a constructor argument")),
     }
     wrapper = True
+    #: The wrapped RNNs read the mask themselves; Keras keeps it on the sequences only.
+    mask_flow = "sequence"
+    reads_step_mask = True
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         fwd_spec, bwd_spec = directions(spec)

@@ -24,6 +24,9 @@ INT64_MIN = -(2**63)
 class ReverseTime(OpDef):
     """Flip axis 1 (time): (N, T, ...) -> (N, T, ...) with step T-1 first."""
 
+    stream = "time"
+    stream_why = "reads the sequence backwards (Bidirectional or go_backwards)"
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x = node.inputs[0]
         if x.rank < 2:
@@ -39,6 +42,9 @@ class ReverseTime(OpDef):
 @register("bidi_merge")
 class BidiMerge(OpDef):
     """Merge the forward and backward outputs: ``mode`` concat (last axis), sum, mul, ave."""
+
+    stream = "time"
+    stream_why = "reads the sequence backwards (Bidirectional)"
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         a, b = node.inputs

@@ -66,6 +66,8 @@ class _Conv(OpDef):
     """``y = act(conv(x, kernel) + bias)`` over the spatial axes of (N, *S, C)."""
 
     fuses_activation = folds_batchnorm = True
+    mask_flow, stream = "drop", "time"
+    template = "conv"
 
     rank = 0
 

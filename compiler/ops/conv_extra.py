@@ -72,6 +72,7 @@ def depthwise_params(rank: int, separable: bool) -> dict[str, Param]:
 class _DepthwiseLayer(OpDef):
     """A Keras depthwise or separable convolution: lowers to one ``depthwise_conv`` node."""
 
+    mask_flow = "drop"
     rank = 0
     separable = False
 
@@ -134,6 +135,7 @@ class DepthwiseConv(OpDef):
     """Per-channel convolution, then (separable) a 1x1 convolution, then the bias."""
 
     fuses_activation = True
+    stream = "time"
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x, dw = node.inputs[0], node.weights[_dw_key(node)]

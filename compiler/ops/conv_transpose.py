@@ -65,6 +65,7 @@ def _params(rank: int) -> dict[str, Param]:
 
 class _ConvTranspose(OpDef):
     fuses_activation = True
+    mask_flow, stream = "drop", "time"
     rank = 0
 
     def check_attrs(self, attrs: dict[str, Any]) -> None:

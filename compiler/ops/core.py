@@ -23,7 +23,7 @@ from ..frontend.params import (
     optional,
 )
 from ..ir.graph import Dim, Node, Shape, dim_mul, shape_str, static_size
-from ..ir.registry import OpDef, WeightSpec, register
+from ..ir.registry import OpDef, StepRefused, WeightSpec, register
 from .activations import apply_fused, numpy_fused_in_place
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ class Dense(OpDef):
     """``y = act(x @ kernel + bias)`` on the last axis of an input of any rank."""
 
     last_axis_only = fuses_activation = folds_batchnorm = True
+    mask_flow = "propagate"
+    stream = "last_axis"
 
     params = {
         "units": Param(REQUIRED, integer(lo=1)),
@@ -111,6 +113,7 @@ class Identity(OpDef):
     """Passes its input through; inference no-ops lower to it and a pass removes it."""
 
     last_axis_only = True
+    stream = "elementwise"
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         return [(node.inputs[0].shape, node.inputs[0].dtype)]
@@ -121,6 +124,8 @@ class Identity(OpDef):
 
 class _NoOp(OpDef):
     """A layer that only acts in training: identity at inference."""
+
+    mask_flow = "propagate"
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         return b.emit("identity", inputs)
@@ -147,6 +152,14 @@ for _name, _params in {
 @register("reshape")
 class ReshapeOp(OpDef):
     """Keeps axis 0 and sets the others to ``attrs['shape']`` (static ints or symbols)."""
+
+    stream = "custom"
+
+    def step_attrs(self, node: Node, rank: int) -> dict[str, Any]:
+        shape = node.attrs["shape"]
+        if not shape or shape[0] != node.inputs[0].shape[1]:
+            raise StepRefused("reshapes the time axis away")
+        return {**node.attrs, "shape": tuple(shape[1:])}
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x = node.inputs[0]
@@ -187,6 +200,14 @@ class ReshapeOp(OpDef):
 class TransposeOp(OpDef):
     """Permutes axes; ``attrs['perm']`` includes the batch axis."""
 
+    stream = "custom"
+
+    def step_attrs(self, node: Node, rank: int) -> dict[str, Any]:
+        perm = list(node.attrs["perm"])
+        if perm[:2] != [0, 1]:
+            raise StepRefused("moves the time axis")
+        return {**node.attrs, "perm": tuple([0] + [p - 1 for p in perm[2:]])}
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x = node.inputs[0]
         return [(tuple(x.shape[p] for p in node.attrs["perm"]), x.dtype)]
@@ -201,6 +222,7 @@ class TransposeOp(OpDef):
 @register("Flatten")
 class Flatten(OpDef):
     params = {"data_format": _FORMAT}
+    mask_flow = "drop"
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         x = inputs[0]
@@ -215,6 +237,7 @@ class Flatten(OpDef):
 @register("Reshape")
 class Reshape(OpDef):
     params = {"target_shape": Param(REQUIRED, int_list(lo=1, allow=(-1,)))}
+    mask_flow = "drop"
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         x, target = inputs[0], list(spec.attrs["target_shape"])
@@ -238,6 +261,7 @@ class Reshape(OpDef):
 @register("Permute")
 class Permute(OpDef):
     params = {"dims": Param(REQUIRED, int_list(lo=1))}
+    mask_flow = "drop"
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         dims = spec.attrs["dims"]

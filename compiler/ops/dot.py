@@ -30,6 +30,7 @@ EPSILON = 1e-7
 class Dot(OpDef):
     params = {"axes": Param(REQUIRED, lambda v: _axes(v)), "normalize": Param(False, boolean)}
     multi_input = True
+    mask_flow = "drop"  # Keras's Dot.compute_mask returns None
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         if len(inputs) != 2:
@@ -60,6 +61,9 @@ def _axes(v: Any) -> int | tuple[int, int]:
 class DotOp(OpDef):
     """Keras batch_dot: contract x's axes[0] with y's axes[1] per sample; the result keeps
     x's other axes then y's (batch once); two rank-2 inputs give (N, 1)."""
+
+    stream = "time"
+    stream_why = "multiplies across time steps"
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         (x, y), (a0, a1) = node.inputs, node.attrs["axes"]

@@ -35,7 +35,7 @@ from ..frontend.params import (
     training_only,
 )
 from ..ir.graph import Node, Shape, shape_str
-from ..ir.registry import OpDef, WeightSpec, register
+from ..ir.registry import OpDef, StepRefused, WeightSpec, register
 
 if TYPE_CHECKING:
     from ..backends.onnx.build import OnnxBuilder
@@ -55,6 +55,7 @@ class Embedding(OpDef):
     """``y = embeddings[ids]``; ``mask_zero`` masks the steps whose id is 0."""
 
     mask_flow = "custom"
+    stream = "elementwise"
     params = {
         "input_dim": Param(REQUIRED, integer(lo=1)),
         "output_dim": Param(REQUIRED, integer(lo=1)),
@@ -119,6 +120,13 @@ class MaskNotEqual(OpDef):
     """``x != value``, reduced with ``any`` over the last axis when ``reduce`` (on a bool
     mask with ``value`` False: the step mask ``any(mask, -1)``, see ``Builder.mask``)."""
 
+    stream = "custom"
+
+    def step_attrs(self, node: Node, rank: int) -> dict[str, Any]:
+        if node.attrs.get("reduce") and rank < 3:
+            raise StepRefused("reduces over the time axis")
+        return dict(node.attrs)
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x = node.inputs[0]
         return [(x.shape[:-1] if node.attrs["reduce"] else x.shape, "bool")]
@@ -153,6 +161,8 @@ class MaskApply(OpDef):
     """Zero the masked steps: ``where(mask[..., None], x, fill)`` with an (N, T) mask
     (attr ``fill``, default 0; Multiply fills 1)."""
 
+    stream = "elementwise"
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x, mask = node.inputs
         if tuple(mask.shape) != tuple(x.shape[:-1]):
@@ -174,6 +184,8 @@ class MaskApply(OpDef):
 class MaskOr(OpDef):
     """Logical OR of two masks of the same shape."""
 
+    stream = "elementwise"
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         a, b = node.inputs
         if a.rank != b.rank or any(
@@ -194,6 +206,8 @@ class MaskOnes(OpDef):
     """An all-True mask of shape ``x.shape[:-1]`` (Keras's ``ones_like`` for an unmasked
     input of a masked Concatenate)."""
 
+    stream = "last_axis"
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         return [(node.inputs[0].shape[:-1], "bool")]
 
@@ -206,6 +220,8 @@ class MaskOnes(OpDef):
 class MaskWhere(OpDef):
     """``where(mask[..., None], a, b)`` for inputs ``a``, ``b`` of one shape and a mask of
     their shape less the last axis."""
+
+    stream = "elementwise"
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         a, b, mask = node.inputs
@@ -226,6 +242,9 @@ class MaskWhere(OpDef):
 class MaskedMean(OpDef):
     """Mean over axis 1 of (N, T, C) counting only the valid steps (Keras's
     GlobalAveragePooling1D with a mask; a sample with no valid step gives NaN, as Keras)."""
+
+    stream = "time"
+    stream_why = "averages over the time axis"
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x, mask = node.inputs

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import TdcError, listing
 from ..frontend.params import REQUIRED, Param, integer
 from ..ir.graph import Dim, Node, Shape, shape_str, static_size
-from ..ir.registry import OpDef, register
+from ..ir.registry import OpDef, StepRefused, register, step_axis
 from .core import ones
 from .merge_masks import concat_mask, masked_extremum, masked_product
 
@@ -70,7 +70,7 @@ class _Merge(OpDef):
     """A Keras merge layer: a list of inputs, no weights."""
 
     params: dict = {}
-    multi_input = True
+    multi_input = or_masks = True
     kind = ""
     arity: int | None = None  # exactly this many inputs (None: two or more)
 
@@ -97,7 +97,8 @@ for _kind, _arity in {
     "Maximum": None,
     "Minimum": None,
 }.items():
-    _flow = "custom" if _kind in ("Maximum", "Minimum") else "auto"
+    # Maximum, Minimum: ``masked_extremum`` ORs the masks as it merges
+    _flow = "custom" if _kind in ("Maximum", "Minimum") else "merge_or"
     _attrs = {"kind": _kind.lower(), "arity": _arity, "mask_flow": _flow}
     register(_kind)(type(_kind, (_Merge,), _attrs))
 
@@ -105,6 +106,13 @@ for _kind, _arity in {
 @register("merge")
 class MergeOp(OpDef):
     """Elementwise ``kind`` over all inputs, left to right, with Keras's broadcasting."""
+
+    stream = "custom"
+
+    def step_attrs(self, node: Node, rank: int) -> dict[str, Any]:
+        if len({v.rank for v in node.inputs}) > 1:
+            raise StepRefused("broadcasts over the time axis")
+        return dict(node.attrs)
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         rank = max(v.rank for v in node.inputs)
@@ -183,6 +191,11 @@ class Concatenate(OpDef):
 class ConcatOp(OpDef):
     """Joins the inputs on ``axis`` (positive, never 0); the other dims must agree."""
 
+    stream = "custom"
+
+    def step_attrs(self, node: Node, rank: int) -> dict[str, Any]:
+        return {**node.attrs, "axis": step_axis(node.attrs["axis"], rank)}
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         axis, ins = node.attrs["axis"], node.inputs
         out = list(ins[0].shape)
@@ -210,6 +223,7 @@ def _dim_add(a: Dim, b: Dim) -> Dim:
 @register("RepeatVector")
 class RepeatVector(OpDef):
     params = {"n": Param(REQUIRED, integer(lo=1))}
+    mask_flow = "drop"
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         if inputs[0].rank != 2:
@@ -223,6 +237,9 @@ class RepeatVector(OpDef):
 @register("repeat")
 class RepeatOp(OpDef):
     """(N, F) -> (N, n, F)."""
+
+    stream = "time"
+    stream_why = "repeats along the time axis"
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         n, f = node.inputs[0].shape

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import TdcError
 from ..frontend.params import Param, axis_spec, boolean, initializer, integer, number, training_only
 from ..ir.graph import Node, Shape, shape_str, static_size
-from ..ir.registry import OpDef, WeightSpec, register
+from ..ir.registry import OpDef, WeightSpec, register, step_axis
 from .activations import apply_fused
 
 if TYPE_CHECKING:
@@ -63,14 +63,24 @@ def _elements(shape: Shape) -> int:
     return static_size(tuple(d if isinstance(d, int) else 1 for d in shape)) or 0
 
 
+class _Norm(OpDef):
+    """Shared by the two: per-sample over feature axes, never the time axis itself."""
+
+    last_axis_only = fuses_activation = True
+    mask_flow, stream = "propagate", "custom"
+
+    def step_attrs(self, node: Node, rank: int) -> dict[str, Any]:
+        for a in node.attrs.get("axes", (node.attrs.get("axis"),)):
+            step_axis(a, rank)  # negative axes (as kept) mean the same on a step
+        return dict(node.attrs)
+
+
 # -- BatchNormalization ---------------------------------------------------------------------
 
 
 @register("BatchNormalization")
-class BatchNormalization(OpDef):
+class BatchNormalization(_Norm):
     """Inference form: ``y = (x - moving_mean) / sqrt(moving_variance + eps) * gamma + beta``."""
-
-    last_axis_only = fuses_activation = True
 
     params = {
         "axis": Param(-1, integer()),
@@ -173,14 +183,12 @@ def bn_scale_shift(node: Node) -> tuple[np.ndarray, np.ndarray]:
 
 
 @register("LayerNormalization")
-class LayerNormalization(OpDef):
+class LayerNormalization(_Norm):
     """Normalize each sample over ``axis`` (int or list), then scale by gamma, add beta.
 
     ``rms_scaling`` (deprecated in Keras, still accepted) follows Keras exactly:
     ``y = x / sqrt(var(x) + eps) * gamma``, no centring and no beta.
     """
-
-    last_axis_only = fuses_activation = True
 
     params = {
         "axis": Param(-1, axis_spec),

@@ -38,6 +38,7 @@ def pool_params(rank: int, default_size: tuple[int, ...] | None) -> dict[str, Pa
 class _Pooling(OpDef):
     """A Keras pooling layer: lowers to one ``pool`` node."""
 
+    mask_flow = "drop"
     rank = 0
     mode = ""
 
@@ -106,6 +107,9 @@ def _fold(win: Window, mode: str) -> list[str]:
 class Pool(OpDef):
     """Max or average over sliding windows of the spatial axes of (N, *S, C)."""
 
+    stream = "time"
+    stream_why = "pools along the time axis"
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x = node.inputs[0]
         return [((x.shape[0], *_window(node).out, x.shape[-1]), x.dtype)]
@@ -145,6 +149,9 @@ class Pool(OpDef):
 class GlobalPool(OpDef):
     """Max or mean over the spatial axes ``attrs['axes']``, optionally keeping them as 1."""
 
+    stream = "time"
+    stream_why = "pools over the time axis"
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x, axes = node.inputs[0], node.attrs["axes"]
         keep = node.attrs["keepdims"]
@@ -172,6 +179,7 @@ class GlobalPool(OpDef):
 class _GlobalPooling(OpDef):
     """A Keras global pooling layer: lowers to one ``global_pool`` node."""
 
+    mask_flow = "drop"  # GlobalAveragePooling1D reads the mask, no pooling passes it on
     rank = 0
     mode = ""
     params = {"data_format": _FORMAT, "keepdims": Param(False, boolean)}

@@ -46,13 +46,12 @@ class _Recurrent(OpDef):
     """Shared by the three layers: ``gates`` blocks of ``units`` columns per weight."""
 
     gates: ClassVar[int] = 1
-    n_states: ClassVar[int] = 1
+    n_states = 1
     #: ONNX's own op for the layer; the lowering is the ONNX backend's (``rnn_lower``).
     onnx_op: ClassVar[str] = "RNN"
     onnx_lowering = "recurrent"
-    mask_flow = "custom"
-    #: Takes the sequence, then optionally the initial states (Keras's initial_state=).
-    initial_state_inputs = True
+    mask_flow, stream = "custom", "recurrent"
+    reads_step_mask = True
 
     def weight_specs(self, attrs: dict[str, Any], shapes: list[Shape]) -> dict[str, WeightSpec]:
         features = shapes[0][-1]

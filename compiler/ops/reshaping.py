@@ -64,6 +64,7 @@ def _grow(n: Dim, delta: int) -> Dim:
 class _Spatial(OpDef):
     """A Keras layer over the ``rank`` spatial axes of (N, *S, C), lowering to ``ir_op``."""
 
+    mask_flow = "drop"
     rank = 0
     ir_op = ""
     key = ""
@@ -103,6 +104,8 @@ class _Cropping(_Spatial):
 class ZeroPad(OpDef):
     """Zeros before and after each spatial axis."""
 
+    stream = "time"
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x, pads = node.inputs[0], node.attrs["pads"]
         dims = [_grow(n, b + e) for n, (b, e) in zip(x.shape[1:-1], pads, strict=True)]
@@ -121,6 +124,8 @@ class ZeroPad(OpDef):
 @register("crop")
 class Crop(OpDef):
     """Drop ``begin`` and ``end`` elements of each spatial axis."""
+
+    stream = "time"
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x, crops = node.inputs[0], node.attrs["crops"]
@@ -182,6 +187,8 @@ def _bilinear_axis(n: int, s: int) -> tuple[list[int], list[int], list[float]]:
 @register("upsample")
 class UpSample(OpDef):
     """Repeat (nearest) or linearly interpolate (bilinear) each spatial axis by ``size``."""
+
+    stream = "time"
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x, size = node.inputs[0], node.attrs["size"]

@@ -31,6 +31,7 @@ class TimeDistributed(OpDef):
 
     params: dict = {}
     wrapper = True
+    mask_flow = "propagate"  # the wrapped layer sees it folded (``fold_mask``)
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         x = inputs[0]
@@ -65,6 +66,8 @@ def fold_mask(b: Builder, mask: Value) -> Value:
 class Fold(OpDef):
     """Merge batch and time: (N, T, *S) -> (N*T, *S) (also a (N, T) mask -> (N*T,))."""
 
+    stream = "fold"
+
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         x = node.inputs[0]
         if x.rank < 2:
@@ -87,6 +90,8 @@ class Fold(OpDef):
 @register("unfold")
 class Unfold(OpDef):
     """Split batch and time back: inputs (N*T, *S'), ref (N, T, ...) -> (N, T, *S')."""
+
+    stream = "unfold"
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
         y, ref = node.inputs

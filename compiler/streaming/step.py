@@ -18,8 +18,10 @@ After (inputs x_t and the carried states, outputs y and the new states)::
     x_t(N, H, W, C) -> Conv2D -> reshape (N, 1, F) -> LSTM(h0=state_in_0, c0=state_in_1)
         -> y(N, U), state_out_0, state_out_1
 
-fold and unfold of the stream's time axis disappear; an RNN runs one step from the carried
-state (its mask, if any, is that step's mask: a masked step keeps the state). Anything that
+Each op's ``stream`` trait (``OpDef.stream``) says what happens to it: fold and unfold of
+the stream's time axis disappear; an RNN ("recurrent", ``n_states`` states) runs one step
+from the carried state (its mask, if any, is that step's mask: a masked step keeps the
+state); other ops get their step attributes from ``rules.timed_attrs``. Anything that
 works along the time axis (pooling or convolving over it, reading it backwards,
 reshaping it away) is refused with the layer named: such a model has no step form.
 """
@@ -35,7 +37,7 @@ from ..errors import TdcError
 from ..ir.graph import Graph, Node, Shape, Value
 from ..ir.verify import verify
 from ..ops import get_op
-from .rules import RECURRENT, refuse, timed_attrs
+from .rules import refuse, timed_attrs
 
 TIMED, FOLDED, STATIC = "timed", "folded", "static"
 STATE_WHAT = ("h", "c")
@@ -132,11 +134,12 @@ class _Stepper:
     def _visit(self, node: Node) -> None:
         kinds = [self.kind[id(v)] for v in node.inputs]
         ins = [self.map[id(v)] for v in node.inputs]
-        if node.op == "fold" and kinds[0] == TIMED:
+        rule = get_op(node.op).stream
+        if rule == "fold" and kinds[0] == TIMED:
             self._bind(node.output, ins[0], FOLDED)
-        elif node.op == "unfold" and kinds[1] == TIMED:
+        elif rule == "unfold" and kinds[1] == TIMED:
             self._bind(node.output, ins[0], TIMED)
-        elif node.op in RECURRENT and kinds[0] == TIMED:
+        elif rule == "recurrent" and kinds[0] == TIMED:
             self._recurrent(node, ins)
         else:
             self._copy(node, kinds, ins)
@@ -167,9 +170,8 @@ class _Stepper:
         feats = x.shape[1:]
         seq = self._reshape(x, (1, *feats), node)
         mask = [self._reshape(ins[1], (1,), node)] if a["masked"] else []
-        n_states = 2 if node.op == "LSTM" else 1
         states = []
-        for what in STATE_WHAT[:n_states]:
+        for what in STATE_WHAT[: get_op(node.op).n_states]:
             state = State(len(self.states), node.layer, what, a["units"])
             self.states.append(state)
             states.append(Value(state.onnx_in, (x.shape[0], a["units"])))
