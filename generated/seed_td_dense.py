@@ -33,7 +33,8 @@ STATES = {
 # ---------------------------------------------------------------- one function per op
 
 
-# layer 'td_dense' (TimeDistributed(Dense)): x @ kernel + bias -> (N, 10, 8)
+# layer 'td_dense' (TimeDistributed(Dense)) -> (N, 10, 8)
+# x @ kernel + bias
 def td_dense_dense(x, kernel, bias):
     # the leading axes as one matrix: one GEMM instead of one per leading index
     y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (8,))
@@ -44,7 +45,8 @@ def td_dense_dense(x, kernel, bias):
 # ---------------------------------------------------------------- one time step
 
 
-# layer 'td_dense' (TimeDistributed(Dense)): x @ kernel + bias -> (N, 8)
+# layer 'td_dense' (TimeDistributed(Dense)) -> (N, 8)
+# x @ kernel + bias
 def step_td_dense_dense(x, kernel, bias):
     y = np.matmul(x, kernel)
     y += bias
@@ -119,7 +121,10 @@ class Model:
     """Call ``predict`` with the inputs positionally (model-file order) or by name."""
 
     def __init__(self, weights):
-        self.w = {k: np.asarray(v) for k, v in weights.items()}
+        """``weights``: the ``.npz`` arrays by key. Each op function's weights are made
+        here, once, as the function takes them (the parameters after its inputs)."""
+        w = {k: np.asarray(v) for k, v in weights.items()}
+        self.td_dense_dense = (w["td_dense_dense/kernel"], w["td_dense_dense/bias"])
 
     def _bind(self, args, kwargs):
         names = list(INPUTS)
@@ -149,21 +154,19 @@ class Model:
             x = dict(zip(names, x)) if isinstance(x, (list, tuple)) else {names[0]: x}
         if sorted(x) != sorted(names):
             raise TypeError(f"step inputs: expected {names}, got {sorted(x)}")
-        x = {n: _check(n, x[n], STEP_INPUTS) for n in names}
-        state = _states(state, x[names[0]].shape[0])
-        w = self.w
-        v_x = x["x"]
-        v_td_dense_Dense = step_td_dense_dense(v_x, w["td_dense_dense/kernel"], w["td_dense_dense/bias"])
+        feed = {n: _check(n, x[n], STEP_INPUTS) for n in names}
+        state = _states(state, feed[names[0]].shape[0])
+        x = feed["x"]
+        td_dense = step_td_dense_dense(x, *self.td_dense_dense)
         state = {
         }
-        return v_td_dense_Dense, state
+        return td_dense, state
 
     def predict(self, /, *args, **kwargs):
-        x = self._bind(args, kwargs)
-        w = self.w
-        v_x = x["x"]
-        v_td_dense_1_1 = td_dense_dense(v_x, w["td_dense_dense/kernel"], w["td_dense_dense/bias"])
-        return v_td_dense_1_1
+        feed = self._bind(args, kwargs)
+        x = feed["x"]
+        td_dense = td_dense_dense(x, *self.td_dense_dense)
+        return td_dense
 
 
 def load(path=None):

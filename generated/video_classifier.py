@@ -52,12 +52,14 @@ def _softmax(x, axis=-1):
 # ---------------------------------------------------------------- one function per op
 
 
-# layer 'conv1' (TimeDistributed(Conv2D)): merge batch and time (N, T, 32, 32, 3) -> (N*T, 32, 32, 3)
+# layer 'conv1' (TimeDistributed(Conv2D)) -> (N*T, 32, 32, 3)
+# merge batch and time (N, T, 32, 32, 3)
 def conv1_fold(x):
     return x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
 
 
-# layer 'conv1' (TimeDistributed(Conv2D)): conv 3x3 window, pads ((1, 1), (1, 1)) -> (N*T, 32, 32, 16)
+# layer 'conv1' (TimeDistributed(Conv2D)) -> (N*T, 32, 32, 16)
+# conv 3x3 window, pads ((1, 1), (1, 1))
 def conv1_conv2d(x, kernel, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
@@ -65,15 +67,25 @@ def conv1_conv2d(x, kernel, bias):
     # im2col: every window as one row (one copy of the strided view), then one GEMM
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 27)
-    y = np.matmul(cols, kernel.reshape(27, 16))
+    y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (16,))
-    # bias tiled along the last spatial axis: one long inner loop instead of many short ones
+    # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
-    rows += np.tile(bias, y.shape[-2])
+    rows += bias
     return _relu(y, out=y)
 
 
-# layer 'pool1' (TimeDistributed(MaxPooling2D)): max pooling 2x2 window, strides (2, 2) -> (N*T, 16, 16, 16)
+# the weights of conv1_conv2d as it takes them: made once, by Model.__init__
+def conv1_conv2d_weights(kernel, bias):
+    # the kernel as one (27, 16) matrix: a window's row times it
+    kernel = kernel.reshape(27, 16)
+    # the bias repeated along the last spatial axis (32): one long add per row
+    bias = np.tile(bias, 32)
+    return kernel, bias
+
+
+# layer 'pool1' (TimeDistributed(MaxPooling2D)) -> (N*T, 16, 16, 16)
+# max pooling 2x2 window, strides (2, 2)
 def pool1_pool(x):
     # separable: each spatial axis in turn, one elementwise call per window tap
     y = np.maximum(x[:, 0:31:2], x[:, 1:32:2])
@@ -81,7 +93,10 @@ def pool1_pool(x):
     return y
 
 
-# layer 'conv2' (TimeDistributed(Conv2D)): conv 3x3 window, pads ((1, 1), (1, 1)) -> (N*T, 16, 16, 32)
+# layer 'conv2' (TimeDistributed(Conv2D)) -> (N*T, 16, 16, 32)
+# bn2 folded into conv2's kernel
+# relu2 fused into conv2
+# conv 3x3 window, pads ((1, 1), (1, 1))
 def conv2_conv2d(x, kernel, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
@@ -89,15 +104,25 @@ def conv2_conv2d(x, kernel, bias):
     # im2col: every window as one row (one copy of the strided view), then one GEMM
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
-    y = np.matmul(cols, kernel.reshape(144, 32))
+    y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (32,))
-    # bias tiled along the last spatial axis: one long inner loop instead of many short ones
+    # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 32)
-    rows += np.tile(bias, y.shape[-2])
+    rows += bias
     return _relu(y, out=y)
 
 
-# layer 'pool2' (TimeDistributed(MaxPooling2D)): max pooling 2x2 window, strides (2, 2) -> (N*T, 8, 8, 32)
+# the weights of conv2_conv2d as it takes them: made once, by Model.__init__
+def conv2_conv2d_weights(kernel, bias):
+    # the kernel as one (144, 32) matrix: a window's row times it
+    kernel = kernel.reshape(144, 32)
+    # the bias repeated along the last spatial axis (16): one long add per row
+    bias = np.tile(bias, 16)
+    return kernel, bias
+
+
+# layer 'pool2' (TimeDistributed(MaxPooling2D)) -> (N*T, 8, 8, 32)
+# max pooling 2x2 window, strides (2, 2)
 def pool2_pool(x):
     # separable: each spatial axis in turn, one elementwise call per window tap
     y = np.maximum(x[:, 0:15:2], x[:, 1:16:2])
@@ -105,35 +130,33 @@ def pool2_pool(x):
     return y
 
 
-# layer 'flat' (TimeDistributed(Flatten)): reshape -> (N*T, 2048)
+# layer 'flat' (TimeDistributed(Flatten)) -> (N*T, 2048)
+# reshape
 def flat_reshape(x):
     return x.reshape((x.shape[0], 2048))
 
 
-# layer 'flat' (TimeDistributed(Flatten)): split batch and time back -> (N, T, 2048)
-def flat_unfold(x0, x1):
-    return x0.reshape(x1.shape[:2] + x0.shape[1:])
+# layer 'flat' (TimeDistributed(Flatten)) -> (N, T, 2048)
+# split batch and time back (as in like)
+def flat_unfold(x, like):
+    return x.reshape(like.shape[:2] + x.shape[1:])
 
 
-# layer 'lstm' (LSTM): LSTM, gates i, f, c, o over time -> (N, 64)
-def lstm_lstm(x, kernel, recurrent_kernel, bias):
+# layer 'lstm' (LSTM) -> (N, 64)
+# LSTM, gates i, f, c, o over time
+def lstm_lstm(x, kernel, recurrent_kernel, bias, half, shift):
     n, steps, features = x.shape
     # input projection of every time step in one GEMM
     xw = np.matmul(x.reshape(n * steps, features), kernel).reshape(n, steps, 256)
     xw += bias
-    # sigmoid(v) = tanh(v / 2) / 2 + 1 / 2: with the i, f and o columns halved (exact in
-    # binary floating point) one tanh call per step serves all four gates
-    half = np.repeat(np.float32([0.5, 0.5, 1, 0.5]), 64)
-    shift = np.repeat(np.float32([0.5, 0.5, 0, 0.5]), 64)
-    xw *= half
-    rk = recurrent_kernel * half
     h = np.zeros((n, 64), np.float32)
     c = np.zeros((n, 64), np.float32)
     z = np.empty((n, 256), np.float32)
     ic = np.empty((n, 64), np.float32)
     for t in range(steps):
-        np.matmul(h, rk, out=z)
+        np.matmul(h, recurrent_kernel, out=z)
         z += xw[:, t]
+        # the gates: sigmoid as tanh of the halved columns (the weights came halved)
         np.tanh(z, out=z)
         z *= half
         z += shift
@@ -145,7 +168,20 @@ def lstm_lstm(x, kernel, recurrent_kernel, bias):
     return y
 
 
-# layer 'probs' (Dense): x @ kernel + bias -> (N, 10)
+# the weights of lstm_lstm as it takes them: made once, by Model.__init__
+def lstm_lstm_weights(kernel, recurrent_kernel, bias):
+    # sigmoid(v) = tanh(v / 2) / 2 + 1 / 2: with the i, f and o columns halved (exact in
+    # binary floating point) one tanh call per step serves all four gates
+    half = np.repeat(np.float32([0.5, 0.5, 1, 0.5]), 64)
+    shift = np.repeat(np.float32([0.5, 0.5, 0, 0.5]), 64)
+    kernel = kernel * half
+    recurrent_kernel = recurrent_kernel * half
+    bias = bias * half
+    return kernel, recurrent_kernel, bias, half, shift
+
+
+# layer 'probs' (Dense) -> (N, 10)
+# x @ kernel + bias
 def probs_dense(x, kernel, bias):
     y = np.matmul(x, kernel)
     y += bias
@@ -155,30 +191,26 @@ def probs_dense(x, kernel, bias):
 # ---------------------------------------------------------------- one time step
 
 
-# layer 'lstm' (LSTM): reshape -> (N, 1, 2048)
+# layer 'lstm' (LSTM) -> (N, 1, 2048)
+# reshape
 def step_lstm_reshape(x):
     return x.reshape((x.shape[0], 1, 2048))
 
 
-# layer 'lstm' (LSTM): LSTM, gates i, f, c, o over time -> (N, 64)
-def step_lstm_lstm(x0, x1, x2, kernel, recurrent_kernel, bias):
-    x, h0, c0 = x0, x1, x2
+# layer 'lstm' (LSTM) -> (N, 64)
+# LSTM, gates i, f, c, o over time
+def step_lstm_lstm(x, h0, c0, kernel, recurrent_kernel, bias, half, shift):
     n, steps, features = x.shape
     # input projection of every time step in one GEMM
     xw = np.matmul(x.reshape(n * steps, features), kernel).reshape(n, steps, 256)
     xw += bias
-    # sigmoid(v) = tanh(v / 2) / 2 + 1 / 2: with the i, f and o columns halved (exact in
-    # binary floating point) one tanh call per step serves all four gates
-    half = np.repeat(np.float32([0.5, 0.5, 1, 0.5]), 64)
-    shift = np.repeat(np.float32([0.5, 0.5, 0, 0.5]), 64)
-    xw *= half
-    rk = recurrent_kernel * half
     h, c = np.array(h0, np.float32), np.array(c0, np.float32)
     z = np.empty((n, 256), np.float32)
     ic = np.empty((n, 64), np.float32)
     for t in range(steps):
-        np.matmul(h, rk, out=z)
+        np.matmul(h, recurrent_kernel, out=z)
         z += xw[:, t]
+        # the gates: sigmoid as tanh of the halved columns (the weights came halved)
         np.tanh(z, out=z)
         z *= half
         z += shift
@@ -258,7 +290,15 @@ class Model:
     """Call ``predict`` with the inputs positionally (model-file order) or by name."""
 
     def __init__(self, weights):
-        self.w = {k: np.asarray(v) for k, v in weights.items()}
+        """``weights``: the ``.npz`` arrays by key. Each op function's weights are made
+        here, once, as the function takes them (the parameters after its inputs)."""
+        w = {k: np.asarray(v) for k, v in weights.items()}
+        self.conv1_conv2d = conv1_conv2d_weights(w["conv1_conv2d/kernel"], w["conv1_conv2d/bias"])
+        self.conv2_conv2d = conv2_conv2d_weights(w["conv2_conv2d/kernel"], w["conv2_conv2d/bias"])
+        self.lstm_lstm = lstm_lstm_weights(
+            w["lstm_lstm/kernel"], w["lstm_lstm/recurrent_kernel"], w["lstm_lstm/bias"]
+        )
+        self.probs_dense = (w["probs_dense/kernel"], w["probs_dense/bias"])
 
     def _bind(self, args, kwargs):
         names = list(INPUTS)
@@ -288,40 +328,42 @@ class Model:
             x = dict(zip(names, x)) if isinstance(x, (list, tuple)) else {names[0]: x}
         if sorted(x) != sorted(names):
             raise TypeError(f"step inputs: expected {names}, got {sorted(x)}")
-        x = {n: _check(n, x[n], STEP_INPUTS) for n in names}
-        state = _states(state, x[names[0]].shape[0])
-        w = self.w
-        v_frames = x["frames"]
-        v_state_in_0 = state["state_0"]
-        v_state_in_1 = state["state_1"]
-        v_conv1_Conv2D = conv1_conv2d(v_frames, w["conv1_conv2d/kernel"], w["conv1_conv2d/bias"])
-        v_pool1_pool = pool1_pool(v_conv1_Conv2D)
-        v_conv2_Conv2D = conv2_conv2d(v_pool1_pool, w["conv2_conv2d/kernel"], w["conv2_conv2d/bias"])
-        v_pool2_pool = pool2_pool(v_conv2_Conv2D)
-        v_flat_reshape = flat_reshape(v_pool2_pool)
-        v_lstm_reshape = step_lstm_reshape(v_flat_reshape)
-        v_lstm_LSTM, v_lstm_LSTM_1, v_lstm_LSTM_2 = step_lstm_lstm(v_lstm_reshape, v_state_in_0, v_state_in_1, w["lstm_lstm/kernel"], w["lstm_lstm/recurrent_kernel"], w["lstm_lstm/bias"])
-        v_probs_Dense = probs_dense(v_lstm_LSTM, w["probs_dense/kernel"], w["probs_dense/bias"])
+        feed = {n: _check(n, x[n], STEP_INPUTS) for n in names}
+        state = _states(state, feed[names[0]].shape[0])
+        frames = feed["frames"]
+        lstm_h0 = state["state_0"]
+        lstm_c0 = state["state_1"]
+        conv1 = conv1_conv2d(frames, *self.conv1_conv2d)
+        pool1 = pool1_pool(conv1)
+        # bn2 folded into conv2's kernel
+        # relu2 fused into conv2
+        conv2 = conv2_conv2d(pool1, *self.conv2_conv2d)
+        pool2 = pool2_pool(conv2)
+        flat = flat_reshape(pool2)
+        lstm_reshaped = step_lstm_reshape(flat)
+        lstm, lstm_h, lstm_c = step_lstm_lstm(lstm_reshaped, lstm_h0, lstm_c0, *self.lstm_lstm)
+        probs = probs_dense(lstm, *self.probs_dense)
         state = {
-            "state_0": v_lstm_LSTM_1,
-            "state_1": v_lstm_LSTM_2,
+            "state_0": lstm_h,
+            "state_1": lstm_c,
         }
-        return v_probs_Dense, state
+        return probs, state
 
     def predict(self, /, *args, **kwargs):
-        x = self._bind(args, kwargs)
-        w = self.w
-        v_frames = x["frames"]
-        v_conv1 = conv1_fold(v_frames)
-        v_conv1_1 = conv1_conv2d(v_conv1, w["conv1_conv2d/kernel"], w["conv1_conv2d/bias"])
-        v_pool1_1 = pool1_pool(v_conv1_1)
-        v_conv2_1 = conv2_conv2d(v_pool1_1, w["conv2_conv2d/kernel"], w["conv2_conv2d/bias"])
-        v_pool2_1 = pool2_pool(v_conv2_1)
-        v_flat_1 = flat_reshape(v_pool2_1)
-        v_flat_2 = flat_unfold(v_flat_1, v_frames)
-        v_lstm = lstm_lstm(v_flat_2, w["lstm_lstm/kernel"], w["lstm_lstm/recurrent_kernel"], w["lstm_lstm/bias"])
-        v_probs = probs_dense(v_lstm, w["probs_dense/kernel"], w["probs_dense/bias"])
-        return v_probs
+        feed = self._bind(args, kwargs)
+        frames = feed["frames"]
+        frames_folded = conv1_fold(frames)
+        conv1 = conv1_conv2d(frames_folded, *self.conv1_conv2d)
+        pool1 = pool1_pool(conv1)
+        # bn2 folded into conv2's kernel
+        # relu2 fused into conv2
+        conv2 = conv2_conv2d(pool1, *self.conv2_conv2d)
+        pool2 = pool2_pool(conv2)
+        flat_folded = flat_reshape(pool2)
+        flat = flat_unfold(flat_folded, frames)
+        lstm = lstm_lstm(flat, *self.lstm_lstm)
+        probs = probs_dense(lstm, *self.probs_dense)
+        return probs
 
 
 def load(path=None):

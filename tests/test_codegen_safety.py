@@ -19,12 +19,13 @@ import pytest
 import yaml
 
 from cli_util import tdc
-from compiler.api import compile_spec
+from compiler.api import compile_file, compile_spec
 from compiler.backends.numpy import codegen as numpy_backend
 from compiler.backends.numpy.codegen import templates_root
 from compiler.backends.numpy.text import MAX_TEXT, UnescapedText, code_text
 from compiler.frontend.loader import load_model
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 MARK = "PWNED"
 #: printable model names (what the loader accepts) that break out of a naive docstring
 NAMES = [
@@ -142,14 +143,21 @@ print("ran")
 """
 
 
+def op_templates() -> set[str]:
+    """Every op template, as ``template_path`` names it."""
+    found = {f"ops/{p.name}" for p in (templates_root() / "ops").glob("*.py.j2")}
+    assert found
+    return found
+
+
 def compiled_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list, set]:
     """(model name, file name, module text, weights) of every model, optimised and not,
-    and the op templates rendered on the way."""
+    and the op templates rendered on the way (their paths under ``templates/``)."""
     seen: set[str] = set()
     real = numpy_backend.template_path
 
     def spy(op: str) -> str:
-        seen.add(op)
+        seen.add(real(op))
         return real(op)
 
     monkeypatch.setattr(numpy_backend, "template_path", spy)
@@ -168,8 +176,7 @@ def compiled_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[l
 @pytest.mark.slow
 def test_every_template_rendered_with_hostile_strings_runs_nothing(tmp_path, monkeypatch):
     modules, seen = compiled_modules(tmp_path, monkeypatch)
-    templates = {p.name.removesuffix(".py.j2") for p in (templates_root() / "ops").glob("*.j2")}
-    assert templates and templates <= seen, f"op templates never rendered: {templates - seen}"
+    assert op_templates() <= seen, f"op templates never rendered: {op_templates() - seen}"
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     for k, (name, fname, text, weights) in enumerate(modules):
@@ -187,6 +194,25 @@ def test_every_template_rendered_with_hostile_strings_runs_nothing(tmp_path, mon
         assert len(text.splitlines()) == text.count("\n"), "a line break other than \\n"
         doc = ast.get_docstring(ast.parse(text), clean=False)
         assert doc.startswith(f"Model '{name}', compiled by tdc ") and f" {fname}." in doc
+
+
+def test_modules_fit_100_columns_and_lint_clean(tmp_path, monkeypatch):
+    """pycodestyle (errors and warnings, E501 at 100 columns included) and pyflakes, run by
+    ruff on the examples' modules and on modules using every op template, their names at
+    the loader's limits."""
+    modules, seen = compiled_modules(tmp_path, monkeypatch)
+    assert op_templates() <= seen
+    texts = [text for *_, text, _ in modules]
+    texts += [compile_file(p).numpy_source()[0] for p in sorted(EXAMPLES.glob("*.yaml"))]
+    files = []
+    for k, text in enumerate(texts):
+        files.append(tmp_path / f"lint{k}.py")
+        files[-1].write_text(text, encoding="utf-8")
+    ruff = Path(sys.executable).parent / "ruff"
+    select = ["--select", "E,W,F", "--line-length", "100", "--output-format", "concise"]
+    cmd = [str(ruff), "check", "--no-cache", "--isolated", *select, *map(str, files)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize(

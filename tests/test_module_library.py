@@ -220,3 +220,24 @@ def test_script_npz_keeps_every_output_name(tmp_path):
     assert proc.returncode == 0, proc.stderr
     with np.load(tmp_path / "y.npz") as z:
         assert sorted(z.files) == ["allow_pickle", "file"] and z["file"].shape == (2, 2)
+
+
+def test_weights_are_prepared_once_when_the_model_is_built(tmp_path):
+    """The ``*_weights`` functions run in ``load()``, once each; ``predict`` and ``step``
+    only use what they made."""
+    mod, _ = library(tmp_path, SEQ)
+    makers = [name for name in vars(mod) if name.endswith("_weights") and name[0] != "_"]
+    assert len(makers) == 2  # the LSTM's and the GRU's
+    calls = []
+
+    def counted(name, fn):
+        return lambda *args: calls.append(name) or fn(*args)
+
+    for name in makers:
+        setattr(mod, name, counted(name, getattr(mod, name)))
+    m = mod.load()
+    assert sorted(calls) == sorted(makers)
+    x = np.ones((2, 4, 3), np.float32)
+    m.predict(x)
+    m.step(x[:, 0], m.init_state(2))
+    assert len(calls) == len(makers)

@@ -1,9 +1,13 @@
 """The generated NumPy module's form: vectorised convolutions and pooling, float32 values,
-RNN input projections outside the time loop, and no floating-point warnings on extreme
-inputs (checked against live Keras)."""
+RNN input projections outside the time loop, no floating-point warnings on extreme inputs
+(checked against live Keras); values named after their layers, functions that take their
+arguments by name and their weights prepared once, folded layers named in comments."""
 
 import ast
+import re
 import warnings
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +17,7 @@ from compiler.frontend.params import ACTIVATIONS
 from compiler.keras.oracle import keras_model, run_keras
 from oracle import ATOL, RTOL, compile_with_random_weights, model, random_inputs, td
 
-pytestmark = pytest.mark.slow  # the fast tier: pytest -m "not slow"
-
+SLOW = pytest.mark.slow  # the Keras comparisons: left out of the fast tier
 RNN_SUFFIXES = ("_lstm", "_gru", "_simplernn")
 
 
@@ -24,19 +27,7 @@ def layer(kind, **kw):
 
 def op_functions(text):
     """The op functions ``Model.predict`` calls, by name."""
-    tree = ast.parse(text)
-    (model_class,) = [c for c in tree.body if isinstance(c, ast.ClassDef) and c.name == "Model"]
-    (predict,) = [f for f in model_class.body if getattr(f, "name", "") == "predict"]
-    called = {
-        n.func.id
-        for n in ast.walk(predict)
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-    }
-    return {
-        f.name: f
-        for f in tree.body
-        if isinstance(f, ast.FunctionDef) and f.name in called and not f.name.startswith("_")
-    }
+    return {fn.name: fn for fn, _ in op_calls(text, ("predict",))}
 
 
 def loops(fn):
@@ -83,6 +74,7 @@ SPATIAL = {
 }
 
 
+@SLOW
 @pytest.mark.parametrize("name", SPATIAL)
 def test_no_python_loop_over_positions(tmp_path, name):
     _, (text, _) = source(tmp_path, SPATIAL[name])
@@ -101,6 +93,7 @@ RNNS = {
 }
 
 
+@SLOW
 @pytest.mark.parametrize("name", RNNS)
 def test_rnn_input_projection_outside_the_time_loop(tmp_path, name):
     _, (text, _) = source(tmp_path, model([None, 4], RNNS[name]))
@@ -141,6 +134,7 @@ FLOAT32_MODELS = {
 }
 
 
+@SLOW
 @pytest.mark.parametrize("name", FLOAT32_MODELS)
 def test_every_float_intermediate_is_float32(tmp_path, name):
     compiled, (text, weights) = source(tmp_path, FLOAT32_MODELS[name])
@@ -187,17 +181,20 @@ def assert_quiet_and_equal(tmp_path, spec, shape):
     np.testing.assert_allclose(got, ref[0], atol=ATOL, rtol=RTOL)
 
 
+@SLOW
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_activation_extreme_inputs(tmp_path, act):
     assert_quiet_and_equal(tmp_path, model([11], layer("Activation", activation=act)), [11])
 
 
+@SLOW
 @pytest.mark.parametrize("act", ["sigmoid", "softplus", "elu", "selu", "gelu", "mish"])
 def test_dense_activation_extreme_inputs(tmp_path, act):
     spec = model([4, 11], layer("Dense", units=5, activation=act))
     assert_quiet_and_equal(tmp_path, spec, [4, 11])
 
 
+@SLOW
 @pytest.mark.parametrize("name", ["lstm", "gru", "gru-reset-before", "simple-rnn"])
 def test_rnn_extreme_inputs(tmp_path, name):
     assert_quiet_and_equal(tmp_path, model([11, 3], RNNS[name]), [11, 3])
@@ -210,9 +207,106 @@ LAYOUTS = {  # with and without the step section, with and without activation he
 }
 
 
+@SLOW
 @pytest.mark.parametrize("name", list(LAYOUTS))
 def test_sections_are_two_blank_lines_apart(tmp_path, name):
     """The module's sections and functions are separated by exactly two blank lines."""
     _, (text, _) = source(tmp_path, LAYOUTS[name])
     assert "\n\n\n\n" not in text
     assert text.count("\n\n\n# ---") == text.count("# ---")
+
+
+VIDEO = Path(__file__).resolve().parents[1] / "examples" / "video_classifier.yaml"
+
+
+def every_template_modules(tmp_path, monkeypatch):
+    """The texts of modules that use every op template (names at the loader's limits)."""
+    from test_codegen_safety import compiled_modules
+
+    return [text for *_, text, _ in compiled_modules(tmp_path, monkeypatch)[0]]
+
+
+def op_calls(text, methods=("predict", "step")):
+    """(function, call) for each op function call of ``Model``'s ``methods``."""
+    tree = ast.parse(text)
+    fns = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+    (model_class,) = [c for c in tree.body if isinstance(c, ast.ClassDef) and c.name == "Model"]
+    for method in model_class.body:
+        for n in ast.walk(method) if getattr(method, "name", "") in methods else ():
+            name = getattr(n.func, "id", "_") if isinstance(n, ast.Call) else "_"
+            if name in fns and not name.startswith("_"):
+                yield fns[name], n
+
+
+def names_in(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+RNN_INPUTS = {("x",), ("x", "mask"), ("x", "h0"), ("x", "h0", "c0")}
+
+
+def test_op_functions_take_named_arguments_and_prepared_weights(tmp_path, monkeypatch):
+    """Parameters named for what they are (an RNN's: x, mask, h0, c0), never renamed in
+    the body; nothing computed from the weights alone (done once, when the model is built)."""
+    rnn_inputs = set()
+    for text in every_template_modules(tmp_path, monkeypatch):
+        for fn, call in op_calls(text):
+            params = [a.arg for a in fn.args.args]
+            n_in = sum(not isinstance(a, ast.Starred) for a in call.args)
+            inputs, weights = params[:n_in], set(params[n_in:])
+            numbered = [bool(re.fullmatch(r"x\d+", p)) for p in inputs]
+            assert not any(numbered) or all(numbered), fn.name  # x0, x1: inputs of one kind
+            if fn.name.endswith(RNN_SUFFIXES):
+                rnn_inputs.add(tuple(inputs))
+            for st in ast.walk(fn):
+                if isinstance(st, ast.Assign) and isinstance(st.value, ast.Tuple):
+                    assert {getattr(e, "id", "") for e in st.value.elts} - set(params), fn.name
+            fixed = weights | {"np"}  # and the locals made from them and constants alone
+            for st in fn.body:
+                if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
+                    if names_in(st.value) <= fixed:
+                        fixed.add(st.targets[0].id)
+            for e in ast.walk(fn):
+                if isinstance(e, (ast.Call, ast.BinOp, ast.UnaryOp, ast.Subscript)):
+                    only = names_in(e) & weights and names_in(e) <= fixed
+                    assert not only, f"{fn.name} computes {ast.unparse(e)} on every call"
+    assert {("x", "mask"), ("x", "h0", "c0")} <= rnn_inputs <= RNN_INPUTS, rnn_inputs
+
+
+@cache
+def video():
+    from compiler.api import compile_file
+
+    return compile_file(VIDEO).numpy_source()[0]
+
+
+def assigned(method):
+    """The names ``method`` assigns, in order."""
+    tuples = [t for n in method.body if isinstance(n, ast.Assign) for t in n.targets]
+    return [e.id for t in tuples for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
+
+
+def test_values_are_named_after_their_layers_alike_in_predict_and_step():
+    (model,) = [c for c in ast.parse(video()).body if getattr(c, "name", "") == "Model"]
+    methods = {f.name: f for f in model.body if isinstance(f, ast.FunctionDef)}
+    layers = ["frames", "conv1", "pool1", "conv2", "pool2", "flat", "lstm", "probs"]
+    for method in ("predict", "step"):
+        assert [v for v in assigned(methods[method]) if v in layers] == layers
+    assert "        frames_folded = conv1_fold(frames)\n" in video()
+    assert "        flat = flat_unfold(flat_folded, frames)\n" in video()
+    assert "lstm, lstm_h, lstm_c = step_lstm_lstm(lstm_reshaped, lstm_h0, lstm_c0, " in video()
+
+
+def test_folded_layers_are_named_in_comments():
+    """bn2 and relu2, folded into conv2 by the passes: in conv2's function and at its calls
+    in predict and step (conv1's own relu is no news)."""
+    for note in ("# bn2 folded into conv2's kernel\n", "# relu2 fused into conv2\n"):
+        assert video().count(note) == 3, note
+    assert "conv1 fused" not in video()
+
+
+def test_convolutions_share_one_template():
+    from compiler.backends.numpy.codegen import template_path, templates_root
+
+    assert {template_path(op) for op in ("Conv1D", "Conv2D", "Conv3D")} == {"ops/conv.py.j2"}
+    assert not list((templates_root() / "ops").glob("Conv[123]D.py.j2"))

@@ -1,16 +1,13 @@
 """IR ``Graph`` -> one standalone NumPy module, rendered from ``templates/``.
 
-Python prepares every name, shape and expression; the templates only loop and branch.
-Each IR node becomes one function whose body is ``templates/ops/<op>.py.j2``.
+Python prepares every name, shape and expression; the templates only loop and branch
+(:mod:`.templating` says what an op template is given and may declare). Values are
+named by :mod:`.names`, functions and prepared weights gathered by :mod:`.functions`, and
+:func:`.layout.fit` keeps every line within 100 columns.
 """
 
 from __future__ import annotations
 
-import keyword
-import re
-from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -20,83 +17,37 @@ from ... import __version__
 from ...ir.graph import Graph, Node, Value
 from ...ops import get_op
 from ...ops.activations import numpy_call
-from .text import code_text, finalize, rendered
+from .functions import Module
+from .layout import fit
+from .templating import (
+    Rendered,
+    _env,
+    has_template,
+    input_names,
+    shape,
+    template_path,
+    templates_root,
+)
+from .text import code_text
+
+__all__ = ["has_template", "load_module", "template_path", "templates_root", "to_numpy"]
 
 
-def templates_root() -> Path:
-    """``compiler.templates`` when installed; the repository's ``templates/`` in a checkout."""
-    try:
-        return Path(str(resources.files("compiler.templates")))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[3] / "templates"
-
-
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_root())),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-        finalize=finalize,
-    )
-
-
-def template_path(op: str) -> str:
-    return f"ops/{op}.py.j2"
-
-
-def has_template(op: str) -> bool:
-    return (templates_root() / template_path(op)).is_file()
-
-
-class Names:
-    """Turns arbitrary strings into unique, safe Python identifiers."""
-
-    def __init__(self, reserved: set[str] | None = None) -> None:
-        self.used = set(reserved or ()) | set(keyword.kwlist) | {"np", "self"}
-
-    def __call__(self, raw: str, prefix: str = "") -> str:
-        base = prefix + re.sub(r"\W", "_", raw, flags=re.ASCII)
-        if not base or base[0].isdigit():
-            base = "_" + base
-        if base.startswith("__"):  # a class body would mangle it (``__x`` -> ``_Model__x``)
-            base = "n" + base
-        name, k = base, 1
-        while name in self.used:
-            name, k = f"{base}_{k}", k + 1
-        self.used.add(name)
-        return name
-
-
-@dataclass
-class Call:
-    """One line of ``predict``: outputs = fn(inputs, weights)."""
-
-    outs: str
-    fn: str
-    args: str
-
-
-def _input_params(node: Node) -> list[str]:
-    return ["x"] if len(node.inputs) == 1 else [f"x{i}" for i in range(len(node.inputs))]
-
-
-def _function(env: jinja2.Environment, node: Node, fn: str) -> tuple[str, set[str]]:
-    """One op's function text and the activation helpers it calls."""
+def _function(env: jinja2.Environment, node: Node, fn: str) -> Rendered:
     op = get_op(node.op)
-    params = _input_params(node) + list(node.weights)
     act = node.attrs.get("activation", "linear")
     ctx: dict[str, Any] = {
         "fn": fn,
-        "params": ", ".join(params),
+        "inputs": input_names(node),
+        "weights": list(node.weights),
+        "shapes": {k: repr(tuple(arr.shape)) for k, arr in node.weights.items()},
         "layer": code_text(node.layer, "comment"),
         "label": code_text(node.label, "comment"),
         "op": node.op,
-        "out_shape": _shape(node.output),
+        "out_shape": shape(node.output),
+        "out_dims": list(node.output.shape),
         "ret": numpy_call(act, node.attrs.get("act_params", {}), "y"),
-        "in_shapes": [_shape(v) for v in node.inputs],
+        "in_shapes": [shape(v) for v in node.inputs],
     }
     ctx.update(op.numpy(node))
     if "what" in ctx:
@@ -106,91 +57,18 @@ def _function(env: jinja2.Environment, node: Node, fn: str) -> tuple[str, set[st
         helpers.add(node.attrs["kind"])
     if act != "linear":
         helpers.add(act)
-    text = env.get_template(template_path(node.op)).render(ctx).rstrip() + "\n"
-    return text, helpers
+    module = env.get_template(template_path(node.op)).make_module(ctx)
+    prepare = str(module.prepare()).strip() if hasattr(module, "prepare") else ""
+    weights = list(getattr(module, "weights", ctx["weights"]))
+    return Rendered(str(module).rstrip() + "\n", weights, prepare, helpers)
 
 
-def _shape(v: Value) -> str:
-    return "(" + ", ".join(str(d) for d in v.shape) + ("," if v.rank == 1 else "") + ")"
-
-
-@dataclass
-class Rendered:
-    """One graph's op functions, the lines calling them, and its value names."""
-
-    functions: list[str]
-    calls: list[Call]
-    values: dict[int, str]
-    helpers: set[str]
-
-
-class Weights:
-    """The module's ``.npz`` entries; an array used by several functions is stored once."""
-
-    def __init__(self) -> None:
-        self.arrays: dict[str, np.ndarray] = {}
-        self.seen: list[tuple[np.ndarray, str]] = []
-
-    def key(self, arr: np.ndarray, key: str) -> str:
-        for known, k in self.seen:
-            if known is arr:
-                return k
-        base, n = key, 1
-        while key in self.arrays:
-            key, n = f"{base}_{n}", n + 1
-        self.seen.append((arr, key))
-        self.arrays[key] = np.ascontiguousarray(arr, dtype=arr.dtype)
-        return key
-
-
-class Functions:
-    """Function names, and the functions already written: a node of the same layer whose
-    code is the same (the step form's convolutions, say) calls the existing one."""
-
-    MARK = "__tdc_function__"
-
-    def __init__(self) -> None:
-        self.names = Names()
-        self.written: dict[tuple[str, str], str] = {}
-
-    def add(self, node: Node, body: str, hint: str) -> tuple[str, str | None]:
-        """The function's name and its text (None when an existing one is reused)."""
-        key = (node.layer, body.split("\n", 1)[-1])  # the code, less the shape comment
-        if key in self.written:
-            return self.written[key], None
-        fn = self.written[key] = self.names(hint)
-        return fn, rendered(body.replace(self.MARK, fn))
-
-
-def _render(
-    env: jinja2.Environment, graph: Graph, fns: Functions, weights: Weights, prefix: str = ""
-) -> Rendered:
-    """Render ``graph``'s nodes, one function each (named ``prefix`` + layer + op)."""
-    vnames = Names()
-    values = {id(v): vnames(v.name, "v_") for v in graph.inputs}
-    out = Rendered([], [], values, set())
-    for node in graph.nodes:
-        body, used = _function(env, node, Functions.MARK)
-        fn, text = fns.add(node, body, f"{prefix}{node.layer}_{node.op.lower()}")
-        if text is not None:
-            out.functions.append(text)
-        out.helpers |= used
-        keys = [weights.key(arr, f"{fn}/{k}") for k, arr in node.weights.items()]
-        wargs = [f"w[{code_text(key)}]" for key in keys]
-        for v in node.outputs:
-            values[id(v)] = vnames(v.name, "v_")
-        args = [values[id(v)] for v in node.inputs] + wargs
-        outs = ", ".join(values[id(v)] for v in node.outputs)
-        out.calls.append(Call(outs, fn, ", ".join(args)))
-    return out
-
-
-def _io(graph: Graph, r: Rendered, n_outputs: int | None = None) -> dict[str, Any]:
+def _io(graph: Graph, values: dict, n_outputs: int | None = None) -> dict[str, Any]:
     """Inputs as (key, variable, spec) and outputs as (key, variable) for the template."""
     pairs = list(zip(graph.output_names, graph.outputs, strict=True))[:n_outputs]
     return {
-        "inputs": [(code_text(v.name), r.values[id(v)], _spec(v)) for v in graph.inputs],
-        "outputs": [(code_text(n), r.values[id(v)]) for n, v in pairs],
+        "inputs": [(code_text(v.name), values[id(v)], _spec(v)) for v in graph.inputs],
+        "outputs": [(code_text(n), values[id(v)]) for n, v in pairs],
     }
 
 
@@ -212,26 +90,27 @@ def id_limits(graph: Graph) -> dict[str, int]:
     return limits
 
 
-def _step_context(env: jinja2.Environment, step: Any, fns: Functions, weights: Weights) -> dict:
-    """Template context of ``init_state`` / ``step`` (``step`` a StepGraph or a reason)."""
-    if isinstance(step, str):
-        return {"streaming": None, "not_causal": code_text(step), "step_helpers": set()}
-    r = _render(env, step.graph, fns, weights, "step_")
-    n_in = len(step.graph.inputs) - len(step.states)
-    io = _io(step.graph, r, len(step.graph.outputs) - len(step.states))
-    states = step.graph.inputs[n_in:]
-    finals = step.graph.outputs[len(io["outputs"]) :]
+def _step_context(m: Module, step: Any, rendered: tuple[list, list] | None) -> dict:
+    """Template context of ``init_state`` / ``step`` (``step`` a StepGraph, whose
+    functions ``rendered`` holds, or the reason there is none)."""
+    if isinstance(step, str) or rendered is None:
+        return {"streaming": None, "not_causal": code_text(str(step))}
+    (functions, calls), g = rendered, step.graph
+    n_in = len(g.inputs) - len(step.states)
+    states, finals = g.inputs[n_in:], g.outputs[len(g.outputs) - len(step.states) :]
+    given = {id(v): (s.layer, f"_{s.what}0") for s, v in zip(step.states, states, strict=True)}
+    values = m.name_values(g, calls, given)
+    io = _io(g, values, len(g.outputs) - len(step.states))
     return {
         "not_causal": None,
-        "step_helpers": r.helpers,
         "streaming": {
-            "functions": r.functions,
-            "calls": r.calls,
+            "functions": functions,
+            "calls": calls,
             "inputs": io["inputs"][:n_in],
             "outputs": io["outputs"],
             "states": [
-                (code_text(s.key), r.values[id(v)], r.values[id(f)], s.units, *_state_text(s))
-                for s, v, f in zip(step.states, states, finals, strict=True)
+                (code_text(st.key), values[id(v)], values[id(f)], st.units, *_state_text(st))
+                for st, v, f in zip(step.states, states, finals, strict=True)
             ],
         },
     }
@@ -248,23 +127,25 @@ def to_numpy(graph: Graph, source: str, step: Any = None) -> tuple[str, dict[str
     ``step`` is the model's ``StepGraph`` (the module gets ``init_state`` and ``step``) or
     the reason it has none (they raise it).
     """
-    env = _env()
-    fns = Functions()
-    weights = Weights()
-    main = _render(env, graph, fns, weights)
-    stream = _step_context(env, step or "compiled without a step form", fns, weights)
-    text = env.get_template("module.py.j2").render(
+    m = Module(_env(), _function)
+    functions, calls = m.render(graph)  # every function is named before any value
+    step = step or "compiled without a step form"
+    stepped = None if isinstance(step, str) else m.render(step.graph, "step_")
+    values = m.name_values(graph, calls, {})
+    stream = _step_context(m, step, stepped)
+    text = m.env.get_template("module.py.j2").render(
         name=code_text(graph.name, "docstring"),
         version=code_text(__version__, "docstring"),
         source=code_text(source, "docstring"),
-        helpers=sorted(main.helpers | stream.pop("step_helpers")),
-        functions=main.functions,
-        calls=main.calls,
+        helpers=sorted(m.helpers),
+        functions=functions,
+        calls=calls,
+        init=m.init,
         id_limits=[(code_text(k), n) for k, n in id_limits(graph).items()],
-        **_io(graph, main),
+        **_io(graph, values),
         **stream,
     )
-    return text, weights.arrays
+    return fit(text), m.arrays
 
 
 def _spec(v: Value) -> str:
