@@ -261,17 +261,26 @@ def _target_split(
     ind: str, toks: list[tuple[str, str]], limit: int, bracketed: bool
 ) -> list[tuple[str, bool]] | None:
     """Several assignment targets (``a, b = f(``) in parentheses, to be broken there."""
+    found = _top_assignment(toks)
+    if found is None:
+        return None
+    k, eq = found
+    text = toks[k][1]
+    targets = (_text(toks[:k]) + text[: eq.start()]).rstrip()
+    if bracketed or not any(kind == "comma" for kind, _ in toks[:k]):
+        return None
+    rest = text[eq.end() :] + _text(toks[k + 1 :])
+    return [(ind + "(", False), (ind + INDENT + targets, True), (f"{ind}) ={rest}", False)]
+
+
+def _top_assignment(toks: list[tuple[str, str]]) -> tuple[int, re.Match[str]] | None:
+    """The token holding the first ``=`` outside brackets (not ``==``, ``<=``, ...)."""
     depth = 0
     for k, (kind, text) in enumerate(toks):
         depth += (kind == "open") - (kind == "close")
         eq = re.search(r"(?<![=!<>])=(?!=)", text) if kind == "other" and not depth else None
-        if eq is None:
-            continue
-        targets = (_text(toks[:k]) + text[: eq.start()]).rstrip()
-        if bracketed or not any(kind == "comma" for kind, _ in toks[:k]):
-            return None
-        rest = text[eq.end() :] + _text(toks[k + 1 :])
-        return [(ind + "(", False), (ind + INDENT + targets, True), (f"{ind}) ={rest}", False)]
+        if eq is not None:
+            return k, eq
     return None
 
 
@@ -283,15 +292,13 @@ def _rhs_split(
     pairs = [(o, c) for o, c in _top_pairs(toks) if c > o + 1]
     if bracketed or not pairs or width(ind + _text(toks[: pairs[-1][0] + 1])) <= limit:
         return None
-    depth = 0
-    for k, (kind, text) in enumerate(toks):
-        depth += (kind == "open") - (kind == "close")
-        eq = re.search(r"(?<![=!<>])=(?!=)", text) if kind == "other" and not depth else None
-        if eq is None:
-            continue
-        targets = (_text(toks[:k]) + text[: eq.start()]).rstrip()
-        value = (text[eq.end() :] + _text(toks[k + 1 :])).strip()
-        if not targets or any(kind == "comma" for kind, _ in toks[:k]):
-            return None
-        return [(f"{ind}{targets} = (", False), (ind + INDENT + value, True), (ind + ")", False)]
-    return None
+    found = _top_assignment(toks)
+    if found is None:
+        return None
+    k, eq = found
+    text = toks[k][1]
+    targets = (_text(toks[:k]) + text[: eq.start()]).rstrip()
+    value = (text[eq.end() :] + _text(toks[k + 1 :])).strip()
+    if not targets or any(kind == "comma" for kind, _ in toks[:k]):
+        return None
+    return [(f"{ind}{targets} = (", False), (ind + INDENT + value, True), (ind + ")", False)]
