@@ -76,13 +76,7 @@ class BidiMerge(OpDef):
         g.set(node, apply_fused(g, node, y))
 
     def numpy(self, node: Node) -> dict[str, Any]:
-        exprs = {
-            "concat": "np.concatenate([x0, x1], axis=-1)",
-            "sum": "x0 + x1",
-            "mul": "x0 * x1",
-            "ave": "(x0 + x1) / np.float32(2)",
-        }
-        return {"mode": node.attrs["mode"], "expr": exprs[node.attrs["mode"]]}
+        return {"mode": node.attrs["mode"]}
 
     def flops(self, node: Node) -> int:
         if node.attrs["mode"] == "concat":

@@ -134,8 +134,6 @@ class _Recurrent(OpDef):
         a = node.attrs
         kinds = [a["act"], a.get("recurrent_act", "linear")]
         _, mask, states = self.split_inputs(node)
-        names = ["x", *(["mask"] if mask is not None else []), *STATE_NAMES[: len(states)]]
-        params = [f"x{i}" for i in range(len(names))] if len(names) > 1 else ["x"]
         ret_states = ("h", "c")[: self.n_states] if a.get("return_state") else ()
         return {
             "units": a["units"],
@@ -145,7 +143,6 @@ class _Recurrent(OpDef):
             "return_sequences": a["return_sequences"],
             "go_backwards": a["go_backwards"],
             "masked": mask is not None,
-            "unpack": f"{', '.join(names)} = {', '.join(params)}" if len(names) > 1 else "",
             "initial": bool(states),
             "state_ret": "".join(f", {s}" for s in ret_states),
             "helpers": tuple(sorted({k for k in kinds if k != "linear"})),
@@ -230,13 +227,7 @@ class GRU(_Recurrent):
         return {**super().node_attrs(attrs, masked), "reset_after": attrs["reset_after"]}
 
     def numpy(self, node: Node) -> dict[str, Any]:
-        after = node.attrs["reset_after"]
-        return {
-            **super().numpy(node),
-            "reset_after": after,
-            "input_bias": "bias[0]" if after else "bias",
-            "recurrent_bias": "bias[1]",
-        }
+        return {**super().numpy(node), "reset_after": node.attrs["reset_after"]}
 
     def numpy_exprs(self, node: Node) -> dict[str, Any]:
         """Gate expressions on the step's ``zr``; ``fast``: sigmoid gates, computed in place
