@@ -14,7 +14,7 @@ import pytest
 
 from cli_util import GOOD, good_weights, tdc
 from compiler.frontend.arrays import write_npz
-from compiler.limits import DEFAULT_MAX_BYTES, parse_size
+from compiler.limits import DEFAULT_MAX_BYTES, max_bytes, parse_size
 
 
 def header_only(descr: str, shape: tuple) -> bytes:
@@ -150,6 +150,7 @@ def test_the_cap_is_a_flag(tmp_path):
     assert tdc("compile", model, "--target", "onnx", "-o", out)[0] == 0
     code, _, err = tdc("verify", model, "--max-bytes", "1KiB", "--batch", "64", "--time", "64")
     assert code == 2 and "memory cap of 1.0 KiB" in err, err
+    assert max_bytes() == DEFAULT_MAX_BYTES  # the flag held for that command only
     code, _, err = tdc("compile", model, "--target", "onnx", "-o", out, "--max-bytes", "lots")
     assert code == 2 and "--max-bytes" in err
 

@@ -274,6 +274,7 @@ def _wrote(output: Path, more: str = "") -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input exits 2 with one message, a verification mismatch exits 1."""
+    from ..limits import set_max_bytes
     from ..safe_write import Interrupted
 
     try:
@@ -299,6 +300,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # noqa: BLE001  (a bug must still not print a traceback)
         click.echo(f"tdc: internal error: {type(e).__name__}: {e} (please report this)", err=True)
         sys.exit(2)
+    finally:
+        set_max_bytes(None)  # --max-bytes holds for this command only, not the process
     sys.exit(0)
 
 
