@@ -116,8 +116,11 @@ STREAM = {
         lay("GRU", "STATES", units=3, return_sequences=True),
         lay("SimpleRNN", "NOT_CAUSAL", units=2),
         lay("Dense", LONG, units=2),
+        lay("ops.multiply", "ops.x-1", inputs=["a.b-c", [1.0, -2.0, 3.5]]),
+        lay("ops.clip", "None.y", inputs=["ops.x-1", -1.0, 1.0]),
+        lay("ops.sum", "__import__", inputs=["None.y"], axis=-1, keepdims=True),
     ],
-    "outputs": [LONG, "a.b-c"],
+    "outputs": [LONG, "a.b-c", "__import__"],
 }
 MODELS = [CONV, STATIC, SEQ, STREAM]
 

@@ -53,6 +53,9 @@ class LayerSpec:
     inner: LayerSpec | None = None
     #: Bidirectional's explicit ``backward_layer`` (None: a mirrored copy of ``inner``).
     backward: LayerSpec | None = None
+    #: A Keras operation's positional operands as written: references (also in
+    #: ``inputs``) and constants (numbers, lists of numbers).
+    operands: list[Any] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -195,11 +198,50 @@ class _Parser:
             spec = self.layer(entry, name, top=True)
             line = _kl(entry, "inputs") or spec.line
             del later[name]
-            spec.inputs = wiring.layer_inputs(self.err, entry, spec, previous, seen, later, line)
+            op = get_op(spec.type)
+            refs = wiring.layer_inputs(
+                self.err, entry, spec, previous, seen, later, line, op.operands is not None
+            )
+            spec.inputs = [r for r in refs if isinstance(r, str)]
+            if op.operands is not None:
+                self.operands(op, spec, refs, entry, line)
             specs.append(spec)
             seen.add(name)
             previous = name
         return specs
+
+    def operands(self, op: OpDef, spec: LayerSpec, refs: list[Any], entry: dict, line: Any) -> None:
+        """A Keras operation's positional operands: as many as it takes, constants only
+        where a number fits, an operand that is also a keyword argument given once."""
+        names = op.operands or ()
+        if len(refs) > len(names):
+            self.err(
+                f"{spec.type} takes at most {len(names)} operand(s), got {len(refs)}",
+                line,
+                spec.name,
+                accepted=f"inputs: [{', '.join(names)}]",
+            )
+        for k, (ref, pname) in enumerate(zip(refs, names, strict=False)):
+            if pname in (op.params or {}):
+                if pname in spec.args:
+                    self.err(f"{spec.type}: '{pname}' given twice", line, spec.name)
+                if isinstance(ref, str) or not isinstance(ref, int | float):
+                    self.err(
+                        f"{spec.type}: operand {k + 1} ('{pname}') must be a number",
+                        line,
+                        spec.name,
+                        accepted=f"a number as '{pname}'",
+                    )
+                spec.attrs[pname] = float(ref)
+        for pname in names[len(refs) :]:
+            if pname not in (op.params or {}) or spec.attrs.get(pname) is None:
+                self.err(
+                    f"{spec.type}: missing operand '{pname}'",
+                    line,
+                    spec.name,
+                    accepted=f"inputs: [{', '.join(names)}]",
+                )
+        spec.operands = list(refs)
 
     def assign_names(self, raw: list[dict], taken: set[str]) -> list[str]:
         used = set(taken)
@@ -217,12 +259,21 @@ class _Parser:
         line = _line(entry)
         typ = entry.get("type")
         known = layer_types()
+        if isinstance(typ, str) and typ.startswith("ops.") and typ not in known:
+            ops = [k for k in known if k.startswith("ops.")]
+            self.err(
+                f"unknown Keras operation {short(typ)}{did_you_mean(typ, ops, close=True)}",
+                _kl(entry, "type") or line,
+                name,
+                accepted=listing(ops, len(ops)),
+            )
         if not isinstance(typ, str) or typ not in known:
+            layers = [k for k in known if not k.startswith("ops.")]
             self.err(
                 f"unknown layer type {short(typ)}{did_you_mean(typ, known, close=True)}",
                 _kl(entry, "type") or line,
                 name,
-                accepted=listing(known),
+                accepted=listing(layers) + ", or a Keras operation ops.<name>",
             )
         op = get_op(typ)
         structural = {"type", "name"} | ({"inputs"} if top else set())
@@ -252,7 +303,8 @@ class _Parser:
 
     def check_args(self, op: OpDef, args: dict, entry: dict, name: str) -> dict[str, Any]:
         line = _line(entry)
-        params: dict[str, Param] = {**BASE_PARAMS, **(op.params or {})}
+        base = BASE_PARAMS if op.operands is None else {}  # a function: no layer arguments
+        params: dict[str, Param] = {**base, **(op.params or {})}
         names = ["name", *params] + (["inputs"] if not op.wrapper else [])
         attrs: dict[str, Any] = {}
         for key, value in args.items():

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import numpy as np
+
 from ..errors import did_you_mean, listing, short
 
 if TYPE_CHECKING:
@@ -37,7 +39,9 @@ def default_names(raw: list[dict], used: set[str], known: list[str]) -> list[str
         name = entry.get("name")
         if name is None:
             typ = entry.get("type")
-            stem = snake_case(typ) if typ in known else "layer"
+            stem = "layer"
+            if typ in known:
+                stem = typ[4:] if typ.startswith("ops.") else snake_case(typ)
             while True:
                 k = counts.get(stem, 0)
                 counts[stem] = k + 1
@@ -47,6 +51,27 @@ def default_names(raw: list[dict], used: set[str], known: list[str]) -> list[str
             used.add(name)
         out.append(name)
     return out
+
+
+#: Most elements of one constant operand.
+MAX_CONSTANT = 2**16
+
+
+def _numbers(v: Any, depth: int = 0) -> bool:
+    if isinstance(v, list):
+        return depth < 8 and all(_numbers(x, depth + 1) for x in v)
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def is_constant(v: Any) -> bool:
+    """A constant operand: a finite number or a rectangular nested list of them."""
+    if not _numbers(v):
+        return False
+    try:
+        arr = np.asarray(v, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return arr.size <= MAX_CONSTANT and arr.ndim <= 8 and bool(np.isfinite(arr).all())
 
 
 REF_FORMS = "a name, or name:k (k >= 1) for output k of a multi-output layer"
@@ -78,8 +103,10 @@ def layer_inputs(
     seen: set[str],
     later: dict[str, int],
     line: int | None,
-) -> list[str]:
-    """The references of one top-level layer: ``inputs:`` or the previous layer."""
+    constants: bool = False,
+) -> list[Any]:
+    """The references of one top-level layer: ``inputs:`` or the previous layer; with
+    ``constants`` (a Keras operation), numbers and lists of numbers too, as written."""
     raw = entry.get("inputs")
     if raw is None:
         if previous is None:
@@ -92,13 +119,43 @@ def layer_inputs(
         return [previous]
     names = [raw] if isinstance(raw, str) else raw
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        err(
-            f"bad 'inputs' {short(raw)}",
-            line,
-            spec.name,
-            accepted="a name or a non-empty list of names",
-        )
+        if not constants or not isinstance(names, list) or not names:
+            numbers = isinstance(names, list) and any(is_constant(n) for n in names)
+            err(
+                f"bad 'inputs' {short(raw)}"
+                + (
+                    ": a number is a constant operand, which only Keras operations "
+                    "(type: ops.<name>) take"
+                    if numbers and not constants
+                    else ""
+                ),
+                line,
+                spec.name,
+                accepted=(
+                    "a non-empty list of names and constant operands (numbers, lists of numbers)"
+                    if constants
+                    else "a name or a non-empty list of names"
+                ),
+            )
+        bad = [n for n in names if not isinstance(n, str) and not is_constant(n)]
+        if bad:
+            err(
+                f"bad operand {short(bad[0])} in 'inputs'",
+                line,
+                spec.name,
+                accepted="a layer or input name, a finite number, or a (nested) list of "
+                f"finite numbers of at most {MAX_CONSTANT} elements",
+            )
+        if not any(isinstance(n, str) for n in names):
+            err(
+                f"{spec.type} has only constant operands",
+                line,
+                spec.name,
+                accepted="at least one operand that names a layer or an input",
+            )
     for n in names:
+        if not isinstance(n, str):
+            continue
         target = reference(err, n, line, spec.name)[0]
         if target in seen:
             continue

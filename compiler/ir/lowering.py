@@ -85,7 +85,8 @@ class Builder:
     def lower(self, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         """Lower ``spec`` (top-level or wrapped) on ``inputs``."""
         op = get_op(spec.type)
-        several = op.multi_input or op.n_states > 0  # an RNN's initial states follow
+        # an RNN's initial states follow; a Keras operation checks its own operands
+        several = op.multi_input or op.n_states > 0 or op.operands is not None
         if not several and len(inputs) != 1:
             raise TdcError(f"{spec.type} takes exactly one input, got {len(inputs)}")
         self.check_mask(spec, inputs)

@@ -131,6 +131,10 @@ class OpDef:
     #: takes as inputs after the sequence, its ``return_state`` outputs, its streaming
     #: states (``recurrent_layers``: Bidirectional wraps exactly these). 0: not recurrent.
     n_states: ClassVar[int] = 0
+    #: A Keras operation (``ops.<name>``): the names of ``keras.ops.<name>``'s positional
+    #: operands, given as ``inputs:``, where numbers are constant operands (those named in
+    #: ``params`` as well may be keyword arguments instead). None: a layer.
+    operands: ClassVar[tuple[str, ...] | None] = None
 
     # -- traits: what the passes may do with the op (declared here, once) -------------
     #: Acts on the last axis alone, so it gives the same on (N, T, *S) as on (N*T, *S):

@@ -72,6 +72,18 @@ def call_layer(layer: Any, spec: LayerSpec, ins: list[Any]) -> list[Any]:
     return list(out) if isinstance(out, list | tuple) else [out]
 
 
+def call_operation(keras: Any, spec: LayerSpec, tensors: dict[str, list[Any]]) -> Any:
+    """``keras.ops.<name>(*operands, **keyword arguments)`` on the graph's tensors; a
+    constant operand as a Python number or a float32 array."""
+    args = [
+        pick(tensors, o)
+        if isinstance(o, str)
+        else (o if isinstance(o, int | float) else np.asarray(o, np.float32))
+        for o in spec.operands
+    ]
+    return getattr(keras.ops, spec.type.removeprefix("ops."))(*args, **spec.args)
+
+
 def pick(tensors: dict[str, list[Any]], ref: str) -> Any:
     """The tensor ``name`` (output 0) or ``name:k`` (output k) refers to."""
     name, k = split_ref(ref)
@@ -88,6 +100,9 @@ def keras_model(
         tensors[inp.name] = [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
     layers = []
     for lay in spec.layers:
+        if get_op(lay.type).operands is not None:
+            tensors[lay.name] = [call_operation(keras, lay, tensors)]
+            continue
         layer = make_layer(keras, lay, lay.name)
         tensors[lay.name] = call_layer(layer, lay, [pick(tensors, n) for n in lay.inputs])
         layers.append(layer)

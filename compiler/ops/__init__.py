@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     core,
     dot,
     embedding,
+    keras_ops,
     merge,
     normalization,
     pooling,
