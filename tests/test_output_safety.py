@@ -160,6 +160,8 @@ def test_folder_outputs_are_refused(work, monkeypatch):
     [
         (["compile", "m.yaml", "--target", "onnx", "-o", "a.txt"], "NAME.onnx"),
         (["compile", "m.yaml", "--target", "numpy", "-o", "a.txt"], "NAME.py"),
+        # a module's weights would go to /dev/null.npz: a device is no place for a module
+        (["compile", "m.yaml", "--target", "numpy", "-o", "/dev/null"], "NAME.py"),
         (["run", "m.yaml", "-i", "x.npy", "-o", "o.txt"], "NAME.npy or NAME.npz"),
         (["run", "m.yaml", "-i", "x=", "-o", "o.npy"], "no file after 'x='"),
     ],

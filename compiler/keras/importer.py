@@ -23,8 +23,9 @@ import numpy as np
 import yaml
 
 from ..errors import TdcError, listing
-from ..frontend.arrays import write_atomic, write_npz
+from ..frontend.arrays import write_npz
 from ..ops import layer_types
+from ..safe_write import write_atomic
 from .convert import Converter
 
 

@@ -9,13 +9,19 @@ import numpy as np
 
 from ..api import Compiled, compile_file, compile_spec
 from ..errors import TdcError, VerificationMismatch, listing
-from ..frontend.arrays import check_input, read_array, save_outputs, write_atomic
+from ..frontend.arrays import check_input, read_array, save_outputs
 from ..frontend.loader import ModelSpec, load_model
 from ..limits import check_bytes, check_values
-from ..safe_write import is_stream, refuse_overwrite
+from ..safe_write import is_stream, refuse_overwrite, write_atomic
 
-#: The file name ending each output must have (a device or FIFO is written as it is).
-SUFFIXES = {"onnx": (".onnx",), "numpy": (".py",), "run": (".npy", ".npz")}
+#: The file name ending each output must have. A device or FIFO is written as it is where the
+#: output is one file; a NumPy module or an import also writes an ``.npz`` beside it.
+SUFFIXES = {
+    "onnx": (".onnx",),
+    "numpy": (".py",),
+    "run": (".npy", ".npz"),
+    "import": (".yaml", ".yml"),
+}
 
 
 def model_inputs(spec: ModelSpec) -> list[tuple[str, Path]]:
@@ -29,9 +35,14 @@ def model_inputs(spec: ModelSpec) -> list[tuple[str, Path]]:
 def check_suffix(output: Path, kind: str, option: str = "-o") -> None:
     """Refuse an output whose name says another format (``a.txt`` for ONNX bytes)."""
     wanted = SUFFIXES[kind]
-    if output.suffix in wanted or is_stream(output):
+    if output.suffix in wanted or (kind in ("onnx", "run") and is_stream(output)):
         return
-    what = {"onnx": "an ONNX model", "numpy": "a Python module", "run": "NumPy arrays"}[kind]
+    what = {
+        "onnx": "an ONNX model",
+        "numpy": "a Python module",
+        "run": "NumPy arrays",
+        "import": "a model file (its weights go beside it as .npz)",
+    }[kind]
     raise TdcError(
         f"{option} {output.name}: this command writes {what}",
         file=str(output),
@@ -210,7 +221,6 @@ def import_model(source: Path, output: Path) -> None:
     """``tdc import``: a saved Keras model to a model file plus its weights file."""
     from ..keras.importer import import_keras
 
-    if output.suffix not in (".yaml", ".yml"):
-        raise TdcError("give -o a .yaml path for the model file", file=str(output))
+    check_suffix(output, "import")
     refuse_overwrite([output, output.with_suffix(".npz")], [("the Keras model", source)])
     import_keras(source, output)

@@ -18,7 +18,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, numpy_helper
 
-from ...frontend.arrays import write_atomic
+from ...safe_write import write_atomic
 
 #: Protobuf refuses to serialise a message of 2 GiB or more.
 PROTOBUF_LIMIT = 2**31
