@@ -98,12 +98,14 @@ def test_verify_passes(model_file):
 def test_verify_names_first_diverging_layer(model_file, monkeypatch):
     """A NumPy backend that forgets fused activations must be caught, and the layer named."""
     import compiler.backends.numpy.codegen as backend
+    import compiler.ops.activation_forms as forms
     import compiler.ops.activations as acts
 
     forget = lambda kind, params, var: var  # noqa: E731
     monkeypatch.setattr(backend, "numpy_call", forget)
     monkeypatch.setattr(acts, "numpy_call", forget)
-    monkeypatch.setattr(acts, "_IN_PLACE", ())  # the in-place form goes through numpy_call
+    monkeypatch.setattr(forms, "numpy_call", forget)
+    monkeypatch.setattr(forms, "_IN_PLACE", ())  # the in-place form goes through numpy_call
     code, out, err = tdc("verify", model_file, "--backend", "numpy")
     assert code == 1 and "MISMATCH" in out
     assert "first diverging layer: 'd1'" in err

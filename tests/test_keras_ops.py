@@ -222,13 +222,6 @@ def test_bad_operands_are_refused(tmp_path, layer, message):
     assert message in err
 
 
-def test_integer_input_is_refused(tmp_path):
-    m = model([None], op("ops.add", "x", 1.0), dtype="int32")
-    code, _, err = tdc("inspect", write_model(tmp_path, m))
-    assert code == 2
-    assert "holds integer ids" in err
-
-
 def test_default_names_and_inspect(tmp_path):
     m = model([None, 3], {"type": "ops.add", "inputs": ["x", 1.0]}, {"type": "ops.sum", "axis": 1})
     code, out, err = tdc("inspect", write_model(tmp_path, m))

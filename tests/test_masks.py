@@ -261,4 +261,6 @@ def test_masked_rnn_every_activation(tmp_path, layer, role, act):
         m = model([None], emb(), cell, dtype="int32")
         worst = check_inputs(tmp_path, m, [IDS[:, :4].astype("int32")])
     if act != "exponential":  # exp(exp(...)) in LSTM is large: only the rtol holds
-        assert max(worst.values()) < 1e-4  # tame values: the comparison means something
+        # tame values, so that the comparison means something: the absolute errors (the
+        # relative measure is rounding noise at outputs near zero)
+        assert max(v for k, v in worst.items() if not k.endswith("_rel")) < 1e-4

@@ -44,7 +44,7 @@ ROWS = [
     (DENSE, "activation", "relu", True, True),
     (DENSE, "activation", "RELU", False, False),
     (DENSE, "activation", "Relu", False, False),
-    (DENSE, "activation", "celu", True, False),  # not computed by tdc
+    (DENSE, "activation", "celu", True, True),
     ({"type": "Activation", "activation": "tanh"}, "activation", "Tanh", False, False),
     (DENSE, "kernel_initializer", "ZEROS", False, False),
     (DENSE, "kernel_initializer", "Zeros", True, True),

@@ -192,6 +192,6 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
             info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             data = io.BytesIO()
-            np.lib.format.write_array(data, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            np.lib.format.write_array(data, np.asarray(arrays[key], order="C"), allow_pickle=False)
             zf.writestr(info, data.getvalue())
     path.write_bytes(buf.getvalue())

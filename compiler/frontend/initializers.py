@@ -74,6 +74,8 @@ def initialise(init: str, shape: tuple[int, ...], rng: np.random.Generator) -> n
         out = _truncated(rng, shape, 0.05)
     elif init == "identity":
         out = np.eye(*shape)  # 2-D only, as in Keras (checked where weights are taken)
+    elif init.startswith("constant:"):  # Constant(value), e.g. LayerScale's gamma
+        out = np.full(shape, float(init.removeprefix("constant:")))
     elif init == "lstm_bias":
         out = np.zeros(shape)
         units = shape[0] // 4

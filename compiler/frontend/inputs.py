@@ -16,6 +16,8 @@ from ..errors import TdcError, did_you_mean, listing, short
 from .params import MAX_ELEMENTS, MAX_RANK, MAX_SIZE
 
 INPUT_DTYPES = ("float32", "int32", "int64")
+#: The name a nested Sequential model's input has inside it (never a valid layer name).
+SEQUENTIAL_INPUT = "<input>"
 MAX_DIM = MAX_SIZE
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TdcError, did_you_mean, listing, short
-from ..ir.registry import OpDef
 from ..ops import get_op, layer_types
 from . import wiring
 from .inputs import (
@@ -24,7 +23,8 @@ from .inputs import (
     check_name,
     parse_inputs,
 )
-from .params import BASE_PARAMS, REQUIRED, Param
+from .layer_args import check_args
+from .nested import MODEL_TYPES, nested_model, wiring_entry
 from .wiring import split_ref
 from .yaml_io import read_yaml
 
@@ -56,6 +56,8 @@ class LayerSpec:
     #: A Keras operation's positional operands as written: references (also in
     #: ``inputs``) and constants (numbers, lists of numbers).
     operands: list[Any] = field(default_factory=list)
+    #: A nested model (``type: Functional`` / ``Sequential``, SPEC 1.1): its own scope.
+    model: ModelSpec | None = None
 
     @property
     def label(self) -> str:
@@ -112,11 +114,23 @@ class _Parser:
     def __init__(self, file: str, path: Path) -> None:
         self.file = file
         self.path = path
+        #: How deep in nested models, and the model files being read (``file:`` cycles).
+        self.depth = 0
+        self.stack: tuple[Path, ...] = (path.resolve(),)
+        #: The nested model's path, in front of its layers' names in messages (``cnn/``).
+        self.scope = ""
+
+    def child(self, file: str, path: Path, name: str) -> _Parser:
+        """A parser for the model nested in this one as layer ``name``."""
+        sub = _Parser(file, path)
+        sub.depth, sub.stack, sub.scope = self.depth + 1, self.stack, f"{self.scope}{name}/"
+        return sub
 
     def err(self, msg: str, line: int | None = None, layer: str | None = None, **kw: Any) -> None:
-        raise TdcError(msg, file=self.file, line=line, layer=layer, **kw)
+        where = None if layer is None else self.scope + layer
+        raise TdcError(msg, file=self.file, line=line, layer=where, **kw)
 
-    def model(self, doc: Any) -> ModelSpec:
+    def model(self, doc: Any, name: str | None = None) -> ModelSpec:
         if not isinstance(doc, dict):
             self.err(
                 f"the model file must be a mapping, not {_kind(doc)}",
@@ -131,16 +145,22 @@ class _Parser:
                     accepted=listing(TOP_KEYS),
                 )
         inputs = parse_inputs(self.err, doc, self.file)
+        spec = self.model_from(inputs, doc, name or self.model_name(doc))
+        spec.weights, spec.seed = self.weights_path(doc), self.seed(doc)
+        return spec
+
+    def model_from(self, inputs: list[InputSpec], doc: dict, name: str) -> ModelSpec:
+        """The model of ``inputs`` and ``doc``'s layers and outputs."""
         layers = self.layers(doc, [i.name for i in inputs])
         outputs = wiring.outputs(self.err, doc.get("outputs"), _kl(doc, "outputs"), layers)
         return ModelSpec(
-            name=self.model_name(doc),
+            name=name,
             file=self.file,
             inputs=inputs,
             layers=layers,
             outputs=outputs,
-            weights=self.weights_path(doc),
-            seed=self.seed(doc),
+            weights=None,
+            seed=0,
             id_limits=wiring.check_dtypes(self.err, inputs, layers),
         )
 
@@ -199,49 +219,19 @@ class _Parser:
             line = _kl(entry, "inputs") or spec.line
             del later[name]
             op = get_op(spec.type)
-            refs = wiring.layer_inputs(
-                self.err, entry, spec, previous, seen, later, line, op.operands is not None
-            )
+            no_tensor = op.operands == () and "inputs" not in entry  # ops.arange
+            entry = wiring.text_operand(self.err, op, spec, entry, line)  # ops.einsum
+            refs = [] if no_tensor else wiring.layer_inputs(
+                self.err, wiring_entry(entry, spec), spec, previous, seen, later, line,
+                op.operands is not None,
+            )  # fmt: skip
             spec.inputs = [r for r in refs if isinstance(r, str)]
             if op.operands is not None:
-                self.operands(op, spec, refs, entry, line)
+                spec.operands = wiring.operands(self.err, op, spec, refs, line)
             specs.append(spec)
             seen.add(name)
             previous = name
         return specs
-
-    def operands(self, op: OpDef, spec: LayerSpec, refs: list[Any], entry: dict, line: Any) -> None:
-        """A Keras operation's positional operands: as many as it takes, constants only
-        where a number fits, an operand that is also a keyword argument given once."""
-        names = op.operands or ()
-        if len(refs) > len(names):
-            self.err(
-                f"{spec.type} takes at most {len(names)} operand(s), got {len(refs)}",
-                line,
-                spec.name,
-                accepted=f"inputs: [{', '.join(names)}]",
-            )
-        for k, (ref, pname) in enumerate(zip(refs, names, strict=False)):
-            if pname in (op.params or {}):
-                if pname in spec.args:
-                    self.err(f"{spec.type}: '{pname}' given twice", line, spec.name)
-                if isinstance(ref, str) or not isinstance(ref, int | float):
-                    self.err(
-                        f"{spec.type}: operand {k + 1} ('{pname}') must be a number",
-                        line,
-                        spec.name,
-                        accepted=f"a number as '{pname}'",
-                    )
-                spec.attrs[pname] = float(ref)
-        for pname in names[len(refs) :]:
-            if pname not in (op.params or {}) or spec.attrs.get(pname) is None:
-                self.err(
-                    f"{spec.type}: missing operand '{pname}'",
-                    line,
-                    spec.name,
-                    accepted=f"inputs: [{', '.join(names)}]",
-                )
-        spec.operands = list(refs)
 
     def assign_names(self, raw: list[dict], taken: set[str]) -> list[str]:
         used = set(taken)
@@ -275,6 +265,10 @@ class _Parser:
                 name,
                 accepted=listing(layers) + ", or a Keras operation ops.<name>",
             )
+        if typ in MODEL_TYPES:  # a model as a layer: its own scope
+            model = nested_model(self, entry, name, top)
+            args = {k: v for k, v in entry.items() if k not in ("type", "name", "inputs")}
+            return LayerSpec(name, typ, args, {}, _line(entry) or 0, model=model)
         op = get_op(typ)
         structural = {"type", "name"} | ({"inputs"} if top else set())
         args = {k: v for k, v in entry.items() if k not in structural}
@@ -295,45 +289,8 @@ class _Parser:
                     line,
                     name,
                 )
-        attrs = self.check_args(op, args, entry, name)
+        attrs = check_args(self.err, op, args, entry, name)
         backward = None  # Bidirectional's backward_layer: a nested entry like layer:
         if isinstance(attrs.get("backward_layer"), dict):
             backward = self.layer(args["backward_layer"], name, top=False)
         return LayerSpec(name, typ, args, attrs, line, inner=inner, backward=backward)
-
-    def check_args(self, op: OpDef, args: dict, entry: dict, name: str) -> dict[str, Any]:
-        line = _line(entry)
-        base = BASE_PARAMS if op.operands is None else {}  # a function: no layer arguments
-        params: dict[str, Param] = {**base, **(op.params or {})}
-        names = ["name", *params] + (["inputs"] if not op.wrapper else [])
-        attrs: dict[str, Any] = {}
-        for key, value in args.items():
-            if op.wrapper and key == "layer":
-                continue
-            if key not in params:
-                self.err(
-                    f"{op.name}: unknown argument {short(key)}"
-                    + did_you_mean(key, names, close=True),
-                    _kl(entry, key),
-                    name,
-                    accepted=listing(names),
-                )
-            try:
-                attrs[key] = params[key].check(value)
-            except ValueError as e:
-                self.err(
-                    f"{op.name}: bad value {short(value)} for '{key}'",
-                    _kl(entry, key),
-                    name,
-                    accepted=str(e),
-                )
-        for key, p in params.items():
-            if key not in attrs:
-                if p.default is REQUIRED:
-                    self.err(f"{op.name}: missing required argument '{key}'", line, name)
-                attrs[key] = p.default
-        try:
-            op.check_attrs(attrs)
-        except ValueError as e:
-            self.err(f"{op.name}: {e}", line, name)
-        return attrs

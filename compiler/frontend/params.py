@@ -47,11 +47,19 @@ def check_size(shape: tuple) -> None:
 #: Default of an argument Keras requires (Dense's ``units``).
 REQUIRED = object()
 
+#: ``keras.activations``' names that keep the shape of their input.
 ACTIVATIONS = (
     "linear", "relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softmax", "softplus",
     "softsign", "elu", "selu", "gelu", "silu", "swish", "exponential", "leaky_relu", "mish",
-    "log_softmax", "hard_silu", "hard_swish",
+    "log_softmax", "hard_silu", "hard_swish", "celu", "hard_shrink", "hard_tanh",
+    "log_sigmoid", "soft_shrink", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
+    "tanh_shrink",
 )  # fmt: skip
+#: Activations that change the shape: glu halves the last axis (it needs an even size).
+SHAPE_ACTIVATIONS = ("glu",)
+#: ``keras.activations.threshold`` needs its ``threshold`` and ``default_value``, which an
+#: activation name cannot pass: Keras fails when it calls it.
+UNCALLABLE_ACTIVATIONS = ("threshold",)
 
 INITIALIZERS = (
     "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
@@ -237,13 +245,29 @@ def named(names: dict[str, str], null: bool = False) -> Checker:
 
 
 #: ``keras.activations.get``'s names tdc computes (case-sensitive).
-ACTIVATION_NAMES = {n: n for n in ACTIVATIONS}
+ACTIVATION_NAMES = {n: n for n in (*ACTIVATIONS, *SHAPE_ACTIVATIONS)}
 _activation = named(ACTIVATION_NAMES, null=True)
 
 
 def activation(v: Any) -> str:
     """An activation name as Keras spells it; null is ``linear``."""
+    if v in UNCALLABLE_ACTIVATIONS:
+        raise ValueError(
+            f"{listing(ACTIVATION_NAMES, VOCABULARY)} or null ({v} needs its threshold and "
+            "default_value, which Keras cannot pass through an activation name)"
+        )
     return _activation(v) or "linear"
+
+
+def rnn_activation(v: Any) -> str:
+    """An activation of a recurrent cell: one that keeps the shape (not glu)."""
+    name = activation(v)
+    if name in SHAPE_ACTIVATIONS:
+        raise ValueError(
+            f"{listing(ACTIVATIONS, VOCABULARY)} or null ({name} changes the shape of the "
+            "state, which Keras cannot run in a recurrent cell)"
+        )
+    return name
 
 
 #: An initialiser as ``keras.initializers.get`` spells it -> tdc's name for it.

@@ -96,7 +96,7 @@ class WeightSource:
             )
         arr = self.index.read(key)
         with np.errstate(over="ignore", invalid="ignore"):
-            out = np.ascontiguousarray(arr, dtype=np.float32)
+            out = np.asarray(arr, dtype=np.float32, order="C")  # 0-d stays 0-d
         bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
         if bad:
             raise TdcError(

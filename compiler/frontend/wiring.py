@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import did_you_mean, listing, short
 
 if TYPE_CHECKING:
+    from ..ir.registry import OpDef
     from .loader import InputSpec, LayerSpec
 
 #: The parser's ``err(message, line, layer, **kw)``: raises a located ``TdcError``.
@@ -217,13 +218,74 @@ def check_dtypes(err: Err, inputs: list[InputSpec], layers: list[LayerSpec]) -> 
         if not ids:
             continue
         inner = _innermost(lay)
+        if inner.model is not None:  # a nested model checks its own inputs' dtypes
+            continue
+        if lay.type.startswith("ops."):  # a Keras operation takes integers (keras_base.py)
+            continue
         if inner.type != "Embedding" or len(lay.inputs) != 1:
             err(
                 f"{lay.label} takes float32 values, but input '{ids[0]}' holds integer ids",
                 lay.line,
                 lay.name,
-                accepted="integer inputs feed Embedding (or TimeDistributed(Embedding)) only",
+                accepted="integer inputs feed Embedding (or TimeDistributed(Embedding)) and "
+                "Keras operations (ops.<name>) only",
             )
         name = split_ref(ids[0])[0]
         limits[name] = min(limits.get(name, inner.attrs["input_dim"]), inner.attrs["input_dim"])
     return limits
+
+
+def operands(err: Err, op: OpDef, spec: LayerSpec, refs: list[Any], line: Any) -> list[Any]:
+    """A Keras operation's positional operands: as many as it takes, constants only
+    where a number fits, an operand that is also a keyword argument given once."""
+    names = op.operands or ()
+    rest = bool(names) and names[-1].startswith("*")  # a list operand: every input
+    if len(refs) > len(names) and not rest:
+        err(
+            f"{spec.type} takes at most {len(names)} operand(s), got {len(refs)}",
+            line,
+            spec.name,
+            accepted=f"inputs: [{', '.join(names)}]" if names else "no inputs: keywords only",
+        )
+    for k, (ref, pname) in enumerate(zip(refs, names, strict=False)):
+        if pname in (op.params or {}):
+            if pname in spec.args:
+                err(f"{spec.type}: '{pname}' given twice", line, spec.name)
+            if isinstance(ref, str) or not isinstance(ref, int | float):
+                err(
+                    f"{spec.type}: operand {k + 1} ('{pname}') must be a number",
+                    line,
+                    spec.name,
+                    accepted=f"a number as '{pname}'",
+                )
+            spec.attrs[pname] = float(ref)
+    for pname in names[len(refs) :]:
+        if pname not in (op.params or {}) or spec.attrs.get(pname) is None:
+            err(
+                f"{spec.type}: missing operand '{pname}'",
+                line,
+                spec.name,
+                accepted=f"inputs: [{', '.join(names)}]",
+            )
+    return list(refs)
+
+
+def text_operand(err: Err, op: OpDef, spec: LayerSpec, entry: dict, line: Any) -> dict:
+    """The entry without a leading text operand (``ops.einsum``'s subscripts first, as
+    Keras's signature has them): a first ``inputs:`` string that is no name (it holds
+    ',' or '->') becomes the op's ``text_operand`` keyword argument."""
+    from .inputs import NAME_RE
+
+    key, raw = getattr(op, "text_operand", None), entry.get("inputs")
+    if key is None or not isinstance(raw, list) or not raw or not isinstance(raw[0], str):
+        return entry
+    if NAME_RE.fullmatch(raw[0]):
+        return entry
+    if key in spec.args:
+        err(f"{spec.type}: '{key}' given twice", line, spec.name)
+    try:
+        spec.attrs[key] = (op.params or {})[key].check(raw[0])
+    except ValueError as e:
+        err(f"{spec.type}: bad {key} {short(raw[0])}", line, spec.name, accepted=str(e))
+    spec.args[key] = raw[0]
+    return {**entry, "inputs": raw[1:]}

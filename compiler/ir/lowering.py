@@ -12,6 +12,7 @@ from ..frontend.loader import LayerSpec, ModelSpec, split_ref
 from ..frontend.params import check_size
 from ..frontend.weights import WeightSource
 from ..ops import get_op
+from ..ops.keras_base import check_layer_dtypes
 from .graph import Graph, Node, Shape, Value, shape_str
 from .registry import WeightSpec
 from .verify import verify
@@ -32,6 +33,18 @@ class Builder:
         #: id(wide mask) -> its (N, T) step mask; id(step mask) -> the wide mask.
         self.step_masks: dict[int, Value] = {}
         self.wide_of: dict[int, Value] = {}
+        #: The path of the nested model being lowered (``cnn/``; "" at the top level), and
+        #: the prefix of its weights' keys (a ``file:`` model has its own weights file).
+        self.prefix = ""
+        self.weights_prefix = ""
+        #: Every layer's outputs by path, nested models' layers included (``tdc inspect``).
+        self.by_path: dict[str, list[Value]] = {}
+
+    @property
+    def path(self) -> str:
+        """The layer being lowered as its path from the top (``cnn/block_3_expand``)."""
+        assert self.layer is not None
+        return self.prefix + self.layer.name
 
     def keras_mask(self, value: Value) -> Value | None:
         """The Keras mask attached to ``value`` exactly as Keras has it, if any."""
@@ -58,20 +71,24 @@ class Builder:
     def build(self) -> Graph:
         for inp, shape in zip(self.spec.inputs, input_shapes(self.spec.inputs), strict=True):
             self.values[inp.name] = [self.graph.add_input(inp.name, shape, inp.dtype)]
-        for lay in self.spec.layers:
-            self.layer = lay
-            try:
-                ins = [self.resolve(n) for n in lay.inputs]
-                self.values[lay.name] = self.lower(lay, ins)
-            except TdcError as e:
-                raise e.with_context(file=self.spec.file, line=lay.line, layer=lay.name) from None
-        try:
-            self.graph.outputs = [self.resolve(n) for n in self.spec.outputs]
-        except TdcError as e:
-            raise e.with_context(file=self.spec.file) from None
+        self.graph.outputs = self.lower_layers(self.spec)
         self.graph.output_names = list(self.spec.outputs)
         self.source.finish()
         return self.graph
+
+    def lower_layers(self, spec: ModelSpec) -> list[Value]:
+        """Lower ``spec``'s layers on the values already bound to its inputs; its outputs."""
+        for lay in spec.layers:
+            self.layer = lay
+            try:
+                ins = [self.resolve(n) for n in lay.inputs]
+                self.values[lay.name] = self.by_path[self.path] = self.lower(lay, ins)
+            except TdcError as e:
+                raise e.with_context(file=spec.file, line=lay.line, layer=self.path) from None
+        try:
+            return [self.resolve(n) for n in spec.outputs]
+        except TdcError as e:
+            raise e.with_context(file=spec.file) from None
 
     def resolve(self, ref: str) -> Value:
         """The value ``name`` (output 0) or ``name:k`` (output k) refers to."""
@@ -87,9 +104,12 @@ class Builder:
         op = get_op(spec.type)
         # an RNN's initial states follow; a Keras operation checks its own operands
         several = op.multi_input or op.n_states > 0 or op.operands is not None
+        several = several or spec.model is not None
         if not several and len(inputs) != 1:
             raise TdcError(f"{spec.type} takes exactly one input, got {len(inputs)}")
         self.check_mask(spec, inputs)
+        if op.operands is None and spec.model is None:
+            check_layer_dtypes(spec, inputs)  # bool and integer values of Keras operations
         outputs = op.lower(self, spec, inputs)
         self.flow_mask(spec.type, op.mask_flow, inputs, outputs)
         if op.reads_step_mask:  # an RNN's sequence keeps the Keras mask itself
@@ -149,7 +169,7 @@ class Builder:
 
     def weights(self, specs: dict[str, WeightSpec]) -> dict[str, np.ndarray]:
         assert self.layer is not None
-        return self.source.take(self.layer.name, specs)
+        return self.source.take(self.weights_prefix + self.layer.name, specs)
 
     def emit(
         self,
@@ -166,12 +186,12 @@ class Builder:
             [],
             dict(attrs or {}),
             dict(weights or {}),
-            layer=self.layer.name,
+            layer=self.path,
             label=self.layer.label,
         )
         for shape, dtype in get_op(op).infer(node):
             check_size(tuple(shape))
-            node.outputs.append(Value(self.graph.fresh(self.layer.name), tuple(shape), dtype))
+            node.outputs.append(Value(self.graph.fresh(self.path), tuple(shape), dtype))
         self.graph.add_node(node)
         return node.outputs
 
@@ -195,6 +215,8 @@ def step_reducible(value: Value, mask: Value) -> bool:
 
 def mask_misfit(b: Builder, spec: LayerSpec, inputs: list[Value]) -> str | None:
     """Why ``spec`` cannot read its inputs' masks as Keras does (None: it can)."""
+    if not inputs:  # a Keras operation without tensor operands (ops.arange)
+        return None
     kind, x, op = spec.type, inputs[0], get_op(spec.type)
     masks = [b.keras_mask(v) for v in inputs]
     m = masks[0]

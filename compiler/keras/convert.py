@@ -20,6 +20,7 @@ from ..frontend.loader import INPUT_DTYPES
 from ..frontend.params import BASE_PARAMS, REQUIRED, Param
 from ..ops import get_op, layer_types
 from .call import read_call
+from .classes import layer_class
 from .config import (
     dtype_name as _dtype_name,
 )
@@ -44,6 +45,9 @@ from .config import (
 from .config import (
     same_as_pool as _same_as_pool,
 )
+from .convert_models import is_nested, nested_layer
+from .convert_ops import operation_entry
+from .problems import Problem
 
 #: Config keys that are bookkeeping, not constructor arguments that change the layer.
 SKIP_KEYS = ("name", "build_config", "registered_name", "compile_config")
@@ -56,15 +60,18 @@ class Converter:
 
     def __init__(self, keras: Any) -> None:
         self.keras = keras
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
         self.types = set(layer_types())
         self.mask_ops: set[int] = set()
         self.mask_roots: set[str] = set()
+        #: id(nested model or its wrapper) -> its weights, keyed with its path.
+        self.nested_weights: dict[int, dict[str, np.ndarray]] = {}
 
     def refuse(self, name: str, typ: str, why: str) -> None:
-        self.problems.append(f"'{name}' ({typ}): {why}")
+        """Record that layer ``name`` of type ``typ`` cannot be imported, and why."""
+        self.problems.append(Problem(name, typ, why))
 
-    def model(self, graph: Any, dst: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def model(self, graph: Any, dst: Path | None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         doc: dict[str, Any] = {"name": graph.name, "inputs": self.inputs(graph)}
         input_names = list(doc["inputs"])
         layers: list[dict[str, Any]] = []
@@ -81,7 +88,8 @@ class Converter:
             previous = op.name
         doc["layers"] = layers
         doc["outputs"] = self.outputs(graph)
-        doc["weights"] = dst.with_suffix(".npz").name
+        if dst is not None:  # a nested model's weights go in the outer file
+            doc["weights"] = dst.with_suffix(".npz").name
         return doc, weights
 
     def inputs(self, graph: Any) -> dict[str, Any]:
@@ -104,10 +112,11 @@ class Converter:
         return names
 
     def layer(self, graph: Any, op: Any, previous: str | None) -> dict[str, Any] | None:
+        if not isinstance(op, self.keras.layers.Layer):
+            return operation_entry(self, graph, op, previous)
         typ = type(op).__name__
-        if isinstance(op, self.keras.Model):
-            self.refuse(op.name, typ, "nested models are not supported")
-            return None
+        if is_nested(self.keras, op):
+            return nested_layer(self, graph, op, previous)
         nodes = [n for i, n in enumerate(op._inbound_nodes) if f"{id(op)}_ib-{i}" in graph._nodes]
         if len(nodes) != 1:
             self.refuse(op.name, typ, f"used {len(nodes)} times (shared layers are not supported)")
@@ -123,7 +132,7 @@ class Converter:
         return entry
 
     def known(self, cls: type, typ: str) -> bool:
-        return typ in self.types and getattr(self.keras.layers, typ, None) is cls
+        return typ in self.types and layer_class(self.keras, typ) is cls
 
     def wiring(self, op: Any, node: Any) -> list[str]:
         """The layer's ``inputs:``: its input tensors, then any initial states."""
@@ -192,7 +201,7 @@ class Converter:
     def inner(self, name: str, raw: Any) -> dict[str, Any] | None:
         """The wrapped layer of TimeDistributed/Bidirectional as a nested entry."""
         typ = raw.get("class_name") if isinstance(raw, dict) else None
-        cls = getattr(self.keras.layers, typ, None) if isinstance(typ, str) else None
+        cls = layer_class(self.keras, typ) if isinstance(typ, str) else None
         if cls is None or raw.get("registered_name") or not self.known(cls, typ):
             self.refuse(name, f"wrapping {typ}", "wrapped layer type not supported")
             return None
@@ -201,7 +210,10 @@ class Converter:
     def weights(self, op: Any, out: dict[str, np.ndarray]) -> None:
         from .oracle import layer_variables
 
+        if id(op) in self.nested_weights:
+            out.update(self.nested_weights.pop(id(op)))
+            return
         for key, v in layer_variables(op):
             if key in out:
                 self.refuse(op.name, type(op).__name__, f"two variables map to '{key}'")
-            out[key] = np.ascontiguousarray(np.asarray(v.numpy(), dtype=np.float32))
+            out[key] = np.asarray(v.numpy(), dtype=np.float32, order="C")  # 0-d stays 0-d

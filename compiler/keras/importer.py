@@ -7,13 +7,20 @@ they differ from the default; initialisers, regularisers, constraints and float3
 policies are dropped (they do not matter once the weights are in the file). Any other
 argument must hold Keras's default, otherwise the layer is refused.
 
-Everything is checked first (all offending layers reported at once), then the result is
-loaded and compiled from a scratch directory, and only then are both files written.
-The conversion itself (``Converter``) lives in ``import_convert.py``.
+Everything is checked first (all offending layers reported at once, grouped by type and
+reason: ``problems.py``), then the result is loaded and compiled from a scratch directory,
+and only then are both files written. The conversion itself (``Converter``) lives in
+``convert.py``.
+
+The model file's first line records its source, for ``tdc verify``: a YAML comment
+``# imported from: "<path>"`` whose path is a JSON string (so a newline, a quote or a
+non-ASCII character in it stays inside the comment), relative to the model file's folder.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -22,11 +29,15 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..errors import TdcError, listing
+from ..errors import TdcError
 from ..frontend.arrays import write_npz
 from ..ops import layer_types
 from ..safe_write import write_atomic
 from .convert import Converter
+from .problems import ImportRefused, accepted_types, unknown_type
+
+#: How the first line of an imported model file starts; a JSON string follows.
+SOURCE_TAG = "# imported from: "
 
 
 def import_keras(src: Path, dst: Path) -> None:
@@ -40,13 +51,12 @@ def import_keras(src: Path, dst: Path) -> None:
     doc, weights = conv.model(graph, dst)
     doc["name"] = model.name  # a Sequential's inner graph has a session-dependent name
     if conv.problems:
-        unknown = any("type not supported" in p for p in conv.problems)
-        raise TdcError(
-            f"cannot import {len(conv.problems)} layer(s): " + listing(conv.problems, sep="; "),
+        raise ImportRefused(
+            conv.problems,
             file=str(src),
-            accepted=("layer types " + ", ".join(layer_types())) if unknown else None,
+            accepted=accepted_types(layer_types()) if unknown_type(conv.problems) else None,
         )
-    text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None)
+    text = source_line(src, dst) + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None)
     _check_compiles(text, weights, dst, src)
     write_atomic(
         [
@@ -106,3 +116,44 @@ def _check_compiles(text: str, weights: dict[str, np.ndarray], dst: Path, src: P
         except TdcError as e:
             e.file = None
             raise TdcError(f"the imported model does not compile: {e}", file=str(src)) from None
+
+
+def source_line(src: Path, dst: Path) -> str:
+    """The comment line naming ``src`` in the model file ``dst``: relative to ``dst``'s
+    folder where there is such a path, as a JSON string (ASCII, one line, quotes escaped)."""
+    try:
+        path = os.path.relpath(src.resolve(), dst.parent.resolve())
+    except (ValueError, OSError):  # another drive, or a folder that cannot be resolved
+        path = str(src.absolute())
+    return SOURCE_TAG + json.dumps(path) + "\n"
+
+
+def recorded_source(model: Path) -> Path | None:
+    """The saved Keras model ``model``'s first line names, as an absolute path (a relative
+    one is relative to the model file's folder); None when the line is absent or not a
+    JSON string."""
+    if not model.is_file():
+        return None
+    try:
+        with open(model, "rb") as f:
+            first = f.readline(1 << 16).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not first.startswith(SOURCE_TAG):
+        return None
+    try:
+        value = json.loads(first[len(SOURCE_TAG) :])
+    except ValueError:
+        return None
+    if not isinstance(value, str) or not value or "\x00" in value:
+        return None
+    return (model.parent / value).resolve()  # an absolute path stays itself
+
+
+def load_saved(src: Path) -> Any:
+    """The functional graph of the saved Keras model at ``src`` (a TdcError naming the file
+    when it cannot be loaded, or has no graph)."""
+    from .oracle import import_keras as keras_module
+
+    keras = keras_module()
+    return _functional(keras, _load(keras, src), src)

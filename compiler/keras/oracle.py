@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import TdcError
 from ..frontend.loader import LayerSpec, ModelSpec, split_ref
 from ..ops import get_op
+from .classes import layer_class, variable_path
 
 
 def import_keras() -> Any:
@@ -21,15 +22,74 @@ def import_keras() -> Any:
     return keras
 
 
-def make_layer(keras: Any, spec: LayerSpec, name: str | None) -> Any:
+def make_layer(keras: Any, spec: LayerSpec, name: str | None, made: Made | None = None) -> Any:
+    """The Keras layer of ``spec``; a nested model's layers are recorded in ``made``
+    under their weights-file prefix."""
+    made = made if made is not None else Made("")
+    if spec.model is not None:
+        return make_model(keras, spec, name, made)
     args = dict(spec.args)
     if spec.inner is not None:
-        args["layer"] = make_layer(keras, spec.inner, None)
+        args["layer"] = make_layer(keras, spec.inner, None, made)
     if spec.backward is not None:  # named so that its variable paths say the direction
         args["backward_layer"] = make_layer(keras, spec.backward, f"backward_{spec.name}")
     if name is not None:
         args["name"] = name
-    return getattr(keras.layers, spec.type)(**args)
+    return (layer_class(keras, spec.type) or getattr(keras.layers, spec.type))(**args)
+
+
+class Made:
+    """The Keras layers built for a model: (weights-file key prefix + name, layer)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.layers: list[tuple[str, Any]] = []
+
+    def child(self, name: str) -> Made:
+        sub = Made(f"{self.prefix}{name}/")
+        sub.layers = self.layers
+        return sub
+
+
+def make_model(keras: Any, spec: LayerSpec, name: str | None, made: Made) -> Any:
+    """A nested ``Functional`` or ``Sequential`` model (its layers' variables recorded
+    under ``<prefix><spec.name>/``)."""
+    model = spec.model
+    assert model is not None
+    inner = made.child(spec.name)
+    if spec.type == "Sequential":
+        layers = [_made(keras, lay, inner) for lay in model.layers]
+        return keras.Sequential(layers, name=name or spec.name)
+    ins, tensors = build_graph(keras, model, inner)
+    outs = [pick(tensors, n) for n in model.outputs]  # one output as itself, as Keras users
+    one = len(ins) == 1, len(outs) == 1
+    return keras.Model(
+        ins[0] if one[0] else ins, outs[0] if one[1] else outs, name=name or spec.name
+    )
+
+
+def _made(keras: Any, lay: LayerSpec, made: Made) -> Any:
+    layer = make_layer(keras, lay, lay.name, made)
+    sub: LayerSpec | None = lay
+    while sub is not None and sub.model is None:  # a wrapped model records its own layers
+        sub = sub.inner
+    if sub is None:
+        made.layers.append((made.prefix + lay.name, layer))
+    return layer
+
+
+def build_graph(keras: Any, spec: ModelSpec, made: Made) -> tuple[list[Any], dict[str, list[Any]]]:
+    """The Keras inputs of ``spec`` and every layer's output tensors by name."""
+    tensors: dict[str, list[Any]] = {}
+    for inp in spec.inputs:
+        tensors[inp.name] = [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
+    for lay in spec.layers:
+        if get_op(lay.type).operands is not None:
+            tensors[lay.name] = call_operation(keras, lay, tensors)
+            continue
+        layer = _made(keras, lay, made)
+        tensors[lay.name] = call_layer(layer, lay, [pick(tensors, n) for n in lay.inputs])
+    return [tensors[i.name][0] for i in spec.inputs], tensors
 
 
 def variable_key(layer_name: str, path: str, backward: frozenset[str] = frozenset()) -> str:
@@ -49,14 +109,19 @@ def variable_key(layer_name: str, path: str, backward: frozenset[str] = frozense
     return f"{layer_name}/{direction}{parts[-1]}"
 
 
-def layer_variables(layer: Any) -> list[tuple[str, Any]]:
-    """(weights-file key, Keras variable) for every variable of a top-level layer."""
+def layer_variables(layer: Any, key_name: str | None = None) -> list[tuple[str, Any]]:
+    """(weights-file key, Keras variable) for every variable of a layer, keyed
+    ``<key_name>/...`` (default: the layer's name)."""
     backward, sub = set(), layer
     while sub is not None:  # through TimeDistributed down to a Bidirectional
         if getattr(sub, "backward_layer", None) is not None:
             backward.add(sub.backward_layer.name)
         sub = getattr(sub, "layer", None)
-    return [(variable_key(layer.name, v.path, frozenset(backward)), v) for v in layer.weights]
+    prefix = (key_name or layer.name)[: -len(layer.name)]
+    return [
+        (prefix + variable_key(layer.name, variable_path(layer, v), frozenset(backward)), v)
+        for v in getattr(layer, "weights", ())  # a Keras operation (not a layer) has none
+    ]
 
 
 def call_layer(layer: Any, spec: LayerSpec, ins: list[Any]) -> list[Any]:
@@ -72,16 +137,18 @@ def call_layer(layer: Any, spec: LayerSpec, ins: list[Any]) -> list[Any]:
     return list(out) if isinstance(out, list | tuple) else [out]
 
 
-def call_operation(keras: Any, spec: LayerSpec, tensors: dict[str, list[Any]]) -> Any:
-    """``keras.ops.<name>(*operands, **keyword arguments)`` on the graph's tensors; a
-    constant operand as a Python number or a float32 array."""
+def call_operation(keras: Any, spec: LayerSpec, tensors: dict[str, list[Any]]) -> list[Any]:
+    """``keras.ops.<name>(*operands, **keyword arguments)`` on the graph's tensors (as the
+    op's ``call_keras`` makes the call: a list operand, einsum's subscripts first); a
+    constant operand as a Python number or a float32 array. Every output, as a list."""
     args = [
         pick(tensors, o)
         if isinstance(o, str)
         else (o if isinstance(o, int | float) else np.asarray(o, np.float32))
         for o in spec.operands
     ]
-    return getattr(keras.ops, spec.type.removeprefix("ops."))(*args, **spec.args)
+    out = get_op(spec.type).call_keras(keras.ops, args, dict(spec.args))
+    return list(out) if isinstance(out, list | tuple) else [out]
 
 
 def pick(tensors: dict[str, list[Any]], ref: str) -> Any:
@@ -95,25 +162,16 @@ def keras_model(
 ) -> Any:
     """A functional Keras model of ``spec`` whose variables hold ``weights``."""
     keras = import_keras()
-    tensors: dict[str, list[Any]] = {}
-    for inp in spec.inputs:
-        tensors[inp.name] = [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
-    layers = []
-    for lay in spec.layers:
-        if get_op(lay.type).operands is not None:
-            tensors[lay.name] = [call_operation(keras, lay, tensors)]
-            continue
-        layer = make_layer(keras, lay, lay.name)
-        tensors[lay.name] = call_layer(layer, lay, [pick(tensors, n) for n in lay.inputs])
-        layers.append(layer)
-    names = outputs or spec.outputs
-    ins = [tensors[i.name][0] for i in spec.inputs]
-    model = keras.Model(ins, [pick(tensors, n) for n in names])
-    for layer in layers:
-        for key, v in layer_variables(layer):
+    made = Made("")
+    ins, tensors = build_graph(keras, spec, made)
+    model = keras.Model(ins, [pick(tensors, n) for n in outputs or spec.outputs])
+    for key_name, layer in made.layers:
+        for key, v in layer_variables(layer, key_name):
             if key not in weights:
                 raise TdcError(f"no weight for Keras variable {key}")
             v.assign(weights[key])
+        if hasattr(layer, "finalize_state"):  # Normalization reads its variables once
+            layer.finalize_state()
     return model
 
 

@@ -1,13 +1,12 @@
-"""Activations: the ``act`` IR op, Keras's activation layers, and per-backend formulas.
+"""Activations: the ``act`` IR op and Keras's activation layers.
 
-Every ``activation=`` string with a closed form maps to one ONNX expression
-(``onnx_act``) and one NumPy helper call (``numpy_call``; helpers in
-``templates/activations.py.j2``).
+Every ``activation=`` name maps to one ONNX expression (``onnx_act``) and one NumPy helper
+call (``numpy_call``; helpers in ``templates/activations.py.j2``), both written in
+``activation_forms``.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TdcError, did_you_mean, listing
@@ -23,121 +22,21 @@ from ..frontend.params import (
 )
 from ..ir.graph import Node, Shape, static_size
 from ..ir.registry import OpDef, WeightSpec, register, step_axis
+from .activation_forms import (
+    AXIS_KINDS,
+    apply_fused,
+    numpy_call,
+    numpy_fused_in_place,
+    onnx_act,
+    settings,
+)
 
 if TYPE_CHECKING:
     from ..backends.onnx.build import OnnxBuilder
     from ..ir.graph import Value
     from ..ir.lowering import Builder, LayerSpec
 
-SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
-
-
-def numpy_call(kind: str, params: dict[str, Any], var: str) -> str:
-    """The NumPy expression that applies activation ``kind`` to variable ``var``."""
-    kind = _ALIASES.get(kind, kind)
-    if kind == "linear":
-        return var
-    if kind in ("softmax", "log_softmax"):
-        return f"_{kind}({var}, axis={params.get('axis', -1)})"
-    if kind == "elu":
-        return f"_elu({var}, {params.get('alpha', 1.0)!r})"
-    if kind == "leaky_relu":
-        return f"_leaky_relu({var}, {params.get('negative_slope', 0.2)!r})"
-    if kind == "gelu":
-        return f"_gelu({var}, approximate={params.get('approximate', False)!r})"
-    if kind == "relu_ext":
-        args = ", ".join(repr(params[k]) for k in ("negative_slope", "max_value", "threshold"))
-        return f"_relu_ext({var}, {args})"
-    return f"_{kind}({var})"
-
-
-#: Activations whose helper can overwrite its argument (``out=``), sparing an allocation.
-_IN_PLACE = ("relu", "sigmoid", "tanh")
-
-
-def numpy_fused_in_place(node: Node, var: str = "y") -> str:
-    """The node's fused activation applied to ``var`` like ``numpy_call``, but overwriting
-    ``var`` where the helper can; only for a ``var`` the op's function created itself."""
-    kind = node.attrs.get("activation", "linear")
-    if _ALIASES.get(kind, kind) in _IN_PLACE:
-        return f"_{kind}({var}, out={var})"
-    return numpy_call(kind, node.attrs.get("act_params", {}), var)
-
-
-def _mul_by(g: OnnxBuilder, x: str, gate_op: str, **attrs: Any) -> str:
-    return g.op("Mul", [x, g.op(gate_op, [x], **attrs)])
-
-
-def _gelu(g: OnnxBuilder, x: str, approximate: bool) -> str:
-    if approximate:
-        cube = g.op("Mul", [g.op("Mul", [x, x]), x])
-        inner = g.op("Add", [x, g.op("Mul", [cube, g.const(0.044715, "k")])])
-        t = g.op("Tanh", [g.op("Mul", [inner, g.const(SQRT_2_OVER_PI, "k")])])
-        half = g.op("Mul", [x, g.const(0.5, "half")])
-        return g.op("Mul", [half, g.op("Add", [t, g.const(1.0, "one")])])
-    erf = g.op("Erf", [g.op("Div", [x, g.const(math.sqrt(2.0), "sqrt2")])])
-    half = g.op("Mul", [x, g.const(0.5, "half")])
-    return g.op("Mul", [half, g.op("Add", [erf, g.const(1.0, "one")])])
-
-
-def _relu_ext(g: OnnxBuilder, x: str, p: dict[str, Any]) -> str:
-    thr, slope, top = p["threshold"], p["negative_slope"], p["max_value"]
-    if thr == 0.0 and slope == 0.0:
-        y = g.op("Relu", [x])
-    else:
-        shifted = g.op("Mul", [g.op("Sub", [x, g.const(thr, "thr")]), g.const(slope, "slope")])
-        cond = g.op("GreaterOrEqual", [x, g.const(thr, "thr")])
-        y = g.op("Where", [cond, x, shifted])
-    if top is not None:
-        y = g.op("Min", [y, g.const(top, "max")])
-    return y
-
-
-def onnx_act(g: OnnxBuilder, x: str, kind: str, params: dict[str, Any]) -> str:
-    """ONNX nodes applying activation ``kind`` to tensor ``x``; returns the result name."""
-    kind = _ALIASES.get(kind, kind)
-    simple = {
-        "relu": "Relu",
-        "sigmoid": "Sigmoid",
-        "tanh": "Tanh",
-        "softplus": "Softplus",
-        "softsign": "Softsign",
-        "exponential": "Exp",
-    }
-    if kind == "linear":
-        return x
-    if kind in simple:
-        return g.op(simple[kind], [x])
-    if kind in ("softmax", "log_softmax"):
-        op = "Softmax" if kind == "softmax" else "LogSoftmax"
-        return g.op(op, [x], axis=int(params.get("axis", -1)))
-    if kind == "relu6":
-        return g.op("Clip", [x, g.const(0.0, "lo"), g.const(6.0, "hi")])
-    if kind == "hard_sigmoid":
-        return g.op("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)
-    if kind == "hard_silu":
-        return _mul_by(g, x, "HardSigmoid", alpha=1.0 / 6.0, beta=0.5)
-    if kind == "silu":
-        return _mul_by(g, x, "Sigmoid")
-    if kind == "mish":
-        return g.op("Mul", [x, g.op("Tanh", [g.op("Softplus", [x])])])
-    if kind == "elu":
-        return g.op("Elu", [x], alpha=float(params.get("alpha", 1.0)))
-    if kind == "selu":
-        return g.op("Selu", [x], alpha=1.6732632423543772, gamma=1.0507009873554805)
-    if kind == "leaky_relu":
-        return g.op("LeakyRelu", [x], alpha=float(params.get("negative_slope", 0.2)))
-    if kind == "gelu":
-        return _gelu(g, x, bool(params.get("approximate", False)))
-    if kind == "relu_ext":
-        return _relu_ext(g, x, params)
-    raise AssertionError(f"no ONNX form for activation {kind}")
-
-
-def apply_fused(g: OnnxBuilder, node: Node, y: str) -> str:
-    """Apply the activation a pass fused into ``node`` (if any)."""
-    return onnx_act(g, y, node.attrs.get("activation", "linear"), node.attrs.get("act_params", {}))
+__all__ = ["apply_fused", "numpy_call", "numpy_fused_in_place", "onnx_act"]
 
 
 def _same(node: Node) -> list[tuple[Shape, str]]:
@@ -162,11 +61,22 @@ class Act(OpDef):
         return axis is None or axis < 0
 
     def infer(self, node: Node) -> list[tuple[Shape, str]]:
-        axis = node.attrs.get("axis")
-        rank = node.inputs[0].rank
-        if axis is not None and not -rank <= axis < rank:
-            raise TdcError(f"softmax axis {axis} is out of range for rank {rank}")
-        return _same(node)
+        kind = node.attrs["kind"]
+        if kind not in AXIS_KINDS:
+            return _same(node)
+        x = node.inputs[0]
+        axis = settings(kind, node.attrs)["axis"]
+        if not -x.rank <= axis < x.rank:
+            raise TdcError(f"{kind} axis {axis} is out of range for rank {x.rank}")
+        if kind != "glu":
+            return _same(node)
+        size = x.shape[axis]
+        if not isinstance(size, int) or size % 2:
+            raise TdcError(
+                f"glu splits axis {axis} in two halves, but it has size {size}",
+                accepted="an even, static size on glu's axis (the last axis for activation=)",
+            )
+        return [(x.shape[: axis % x.rank] + (size // 2,) + x.shape[axis % x.rank + 1 :], x.dtype)]
 
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
         params = {k: v for k, v in node.attrs.items() if k != "kind"}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import TdcError
 from ..frontend.params import (
+    MAX_SIZE,
     REQUIRED,
     Param,
     activation,
@@ -133,7 +134,23 @@ class _NoOp(OpDef):
 
 _RATE = Param(REQUIRED, number(lo=0, hi=1))
 _SEED = Param(None, optional(integer(lo=0)))
-_NOISE = Param(None, optional(int_list(lo=1)))
+
+
+def _noise_shape(v: Any) -> tuple[int | None, ...] | None:
+    """Dropout's ``noise_shape``: null, or a list of sizes >= 1 and nulls (EfficientNet
+    writes ``[null, 1, 1, 1]``: null takes the input's size). Inert at inference."""
+    if v is None:
+        return None
+    ok = isinstance(v, list | tuple) and all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_SIZE)
+        for d in v
+    )
+    if not ok:
+        raise ValueError(f"null or a list of integers >= 1 (at most {MAX_SIZE}) and nulls")
+    return tuple(v)
+
+
+_NOISE = Param(None, _noise_shape)
 _FORMAT = Param(None, optional(choice("channels_last", any_case=True)))
 
 for _name, _params in {

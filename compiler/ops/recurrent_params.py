@@ -7,13 +7,13 @@ from typing import Any
 from ..frontend.params import (
     REQUIRED,
     Param,
-    activation,
     boolean,
     dense_like_training,
     initializer,
     integer,
     number,
     optional,
+    rnn_activation,
 )
 
 
@@ -40,10 +40,10 @@ def rnn_params(gated: bool, extra: dict[str, Param]) -> dict[str, Param]:
     """
     p: dict[str, Param] = {
         "units": Param(REQUIRED, integer(lo=1)),
-        "activation": Param("tanh", activation),
+        "activation": Param("tanh", rnn_activation),
     }
     if gated:
-        p["recurrent_activation"] = Param("sigmoid", activation)
+        p["recurrent_activation"] = Param("sigmoid", rnn_activation)
     p |= {
         "use_bias": Param(True, boolean),
         "kernel_initializer": Param("glorot_uniform", initializer),

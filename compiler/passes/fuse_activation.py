@@ -23,6 +23,8 @@ def fuse_activation(graph: Graph) -> bool:
             continue
         if graph.is_output(src.output) or len(graph.consumers(src.output)) != 1:
             continue
+        if act.output.shape != src.output.shape:  # glu halves an axis
+            continue
         params = {k: v for k, v in act.attrs.items() if k != "kind"}
         # a fresh dict: another graph built from this one may share the old one
         src.attrs = {**src.attrs, "activation": act.attrs["kind"], "act_params": params}

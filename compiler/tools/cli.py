@@ -10,6 +10,7 @@ import click
 from .. import __version__
 from ..errors import TdcError, VerificationMismatch
 from .options import MAX_BYTES, OutputPath
+from .verify_cli import verify
 
 MODEL = click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 
@@ -110,72 +111,6 @@ def run(model: Path, backend: str, inputs: tuple[str, ...], output: Path, provid
 @cli.command(
     epilog="""\b
 Examples:
-  tdc verify model.yaml
-  tdc verify model.yaml --backend numpy --batch 4 --time 3 --time 17
-  tdc verify model.yaml --atol 1e-5 --rtol 1e-4
-  tdc verify model.yaml --streaming --time 12"""
-)
-@MODEL
-@MAX_BYTES
-@click.option(
-    "--backend",
-    default="onnx,numpy",
-    show_default=True,
-    help="Comma-separated backends to check: onnx, numpy.",
-)
-@click.option("--batch", type=click.IntRange(1, 4096), default=2, show_default=True)
-@click.option(
-    "--time",
-    "times",
-    multiple=True,
-    help="Length of null (dynamic) axes; repeat or comma-separate for several lengths "
-    "(--time 4 --time 9, or --time 4,9). Default: 7.",
-)
-@click.option("--atol", type=click.FloatRange(0), default=1e-4, show_default=True)
-@click.option("--rtol", type=click.FloatRange(0), default=1e-3, show_default=True)
-@click.option(
-    "--streaming",
-    is_flag=True,
-    help="Run the step form frame by frame and compare every step with Keras on the "
-    "whole sequence (outputs with a time axis) or on the prefix so far (without).",
-)
-def verify(
-    model: Path,
-    backend: str,
-    batch: int,
-    times: tuple[str, ...],
-    atol: float,
-    rtol: float,
-    streaming: bool,
-) -> None:
-    """Check every backend against Keras on the same weights and seeded inputs.
-
-    Prints the max abs/rel error per backend and output; on a mismatch names the first
-    layer whose output diverges and exits with status 1.
-    """
-    from .commands import verify_model
-
-    verify_model(model, backend, batch, _lengths(times) or [7], atol, rtol, streaming)
-
-
-def _lengths(values: tuple[str, ...]) -> list[int]:
-    """``--time`` values: repeated and/or comma-separated positive integers."""
-    out = []
-    for item in ",".join(values).split(","):
-        item = item.strip()
-        if not item:
-            continue
-        if not item.isdigit() or not 1 <= int(item) <= 100000:
-            raise click.BadParameter(
-                f"{item!r} is not a length in [1, 100000]", param_hint="--time"
-            )
-        out.append(int(item))
-    return out
-
-
-@cli.command(
-    epilog="""\b
-Examples:
   tdc inspect model.yaml
   tdc inspect model.yaml --ir"""
 )
@@ -263,6 +198,9 @@ def bench(
     chosen = parse_backends(backend)
     results = run_bench(model, batch, length, repeats, warmup, chosen, keras_export=keras_export)
     click.echo(format_results(results))
+
+
+cli.add_command(verify)  # its options and what it prints: verify_cli.py
 
 
 def _wrote(output: Path, more: str = "") -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
 from ..api import Compiled, compile_file, compile_spec
-from ..errors import TdcError, VerificationMismatch, listing
+from ..errors import TdcError, listing
 from ..frontend.arrays import check_input, read_array, save_outputs
 from ..frontend.loader import ModelSpec, load_model
+from ..frontend.nested import referenced_files
 from ..limits import check_bytes, check_values
 from ..safe_write import is_stream, refuse_overwrite, write_atomic
 
@@ -29,7 +29,7 @@ def model_inputs(spec: ModelSpec) -> list[tuple[str, Path]]:
     files = [("the model file", Path(spec.file))]
     if spec.weights is not None:
         files.append(("the model's weights file", spec.weights))
-    return files
+    return files + referenced_files(spec)
 
 
 def check_suffix(output: Path, kind: str, option: str = "-o") -> None:
@@ -154,50 +154,6 @@ def run_model(model: Path, backend: str, inputs: list[str], output: Path, provid
             raise TdcError("--provider applies to --backend onnx only")
         result = run_backend(compiled, backend, xs, provider)
     save_outputs(output, result)
-
-
-def verify_model(
-    model: Path,
-    backends: str,
-    batch: int,
-    times: list[int],
-    atol: float,
-    rtol: float,
-    streaming: bool = False,
-) -> None:
-    import click
-
-    from .verify import compare, first_divergent_layer, format_table
-
-    chosen = [b.strip() for b in backends.split(",") if b.strip()]
-    bad = [b for b in chosen if b not in ("onnx", "numpy")]
-    if bad or not chosen:
-        raise TdcError(f"--backend {backends}: unknown backend", accepted="onnx, numpy")
-    if not (math.isfinite(atol) and math.isfinite(rtol)):
-        raise TdcError(f"--atol {atol} --rtol {rtol}", accepted="finite tolerances >= 0")
-    compiled = compile_file(model)
-    check_seeded_size(compiled, batch, max(times))
-    if streaming:
-        from .stream_verify import compare_steps
-
-        rows = compare_steps(compiled, chosen, batch, max(times), atol, rtol)
-    else:
-        rows = compare(compiled, chosen, batch, times, atol, rtol)
-    click.echo(format_table(rows))
-    failed = [r for r in rows if not r.ok]
-    if not failed:
-        click.echo(f"all outputs match Keras (atol {atol:g}, rtol {rtol:g})")
-        return
-    r = failed[0]
-    if streaming:
-        raise VerificationMismatch(
-            f"{r.backend} step form differs from Keras on output '{r.output}' at step {r.time}"
-        )
-    layer = first_divergent_layer(
-        compiled.spec, compiled.weights, r.backend, batch, r.time, atol, rtol
-    )
-    where = f"first diverging layer: '{layer}'" if layer else "no single layer diverges"
-    raise VerificationMismatch(f"{r.backend} differs from Keras on output '{r.output}'; {where}")
 
 
 def check_seeded_size(compiled: Compiled, batch: int, time: int) -> None:

@@ -1,11 +1,19 @@
-"""``tdc inspect``: per-layer output shapes, parameter counts and FLOPs."""
+"""``tdc inspect``: per-layer output shapes, parameter counts and FLOPs.
+
+Nested models (SPEC 1.1) show as a tree: a model's layers follow it, indented, and the
+model's row counts everything inside it.
+"""
 
 from __future__ import annotations
 
-from ..frontend.loader import ModelSpec
+from collections.abc import Iterator
+
+from ..frontend.loader import LayerSpec, ModelSpec
 from ..ir.graph import shape_str
 from ..ir.lowering import Builder
 from ..ops import get_op
+
+Row = tuple[str, str, str, int, int]
 
 
 def _per_layer(spec: ModelSpec) -> tuple[Builder, dict[str, int], dict[str, int]]:
@@ -14,29 +22,44 @@ def _per_layer(spec: ModelSpec) -> tuple[Builder, dict[str, int], dict[str, int]
     flops: dict[str, int] = {}
     for node in graph.nodes:
         flops[node.layer] = flops.get(node.layer, 0) + get_op(node.op).flops(node)
-    params: dict[str, int] = {}
-    for key, arr in builder.source.taken.items():
-        layer = key.split("/", 1)[0]
-        params[layer] = params.get(layer, 0) + int(arr.size)
+    params = {key: int(arr.size) for key, arr in builder.source.taken.items()}
     return builder, params, flops
 
 
+def _within(table: dict[str, int], path: str) -> int:
+    """The total of ``table``'s entries at ``path`` or below it."""
+    return sum(v for k, v in table.items() if k == path or k.startswith(path + "/"))
+
+
+def _nested(lay: LayerSpec) -> ModelSpec | None:
+    sub: LayerSpec | None = lay
+    while sub is not None and sub.model is None:
+        sub = sub.inner
+    return None if sub is None else sub.model
+
+
+def _rows(
+    b: Builder, spec: ModelSpec, params: dict[str, int], flops: dict[str, int], prefix: str
+) -> Iterator[Row]:
+    indent = "  " * prefix.count("/")
+    for lay in spec.layers:
+        path = prefix + lay.name
+        shape = shape_str(b.by_path[path][0].shape)
+        total = sum(v for k, v in params.items() if k.startswith(path + "/"))
+        yield indent + lay.name, lay.label, shape, total, _within(flops, path)
+        inner = _nested(lay)
+        if inner is not None:
+            yield from _rows(b, inner, params, flops, path + "/")
+
+
 def layer_table(spec: ModelSpec) -> str:
-    """One row per YAML layer; FLOPs are per sample and per time step (symbolic dims = 1)."""
+    """One row per YAML layer (nested models' layers indented under them); FLOPs are per
+    sample and per time step (symbolic dims = 1)."""
     builder, params, flops = _per_layer(spec)
-    rows = [
+    rows: list[Row] = [
         (i.name, "Input", shape_str(builder.values[i.name][0].shape), 0, 0) for i in spec.inputs
     ]
-    rows += [
-        (
-            lay.name,
-            lay.label,
-            shape_str(builder.values[lay.name][0].shape),
-            params.get(lay.name, 0),
-            flops.get(lay.name, 0),
-        )
-        for lay in spec.layers
-    ]
+    rows += list(_rows(builder, spec, params, flops, ""))
     rows.append(("total", "", "", sum(params.values()), sum(flops.values())))
     w = [max(len(str(r[k])) for r in [("layer", "type", "output shape"), *rows]) for k in range(3)]
     head = f"{'layer':<{w[0]}}  {'type':<{w[1]}}  {'output shape':<{w[2]}}"

@@ -1,8 +1,16 @@
-"""``tdc verify``: backends against Keras on seeded inputs, layer by layer on a miss."""
+"""``tdc verify``: backends against Keras on seeded inputs, layer by layer on a miss.
+
+The Keras side is a reference from ``keras/reference.py``: the model file rebuilt in Keras,
+or the saved Keras model. Where a float32 comparison misses, a float64 run of the same Keras
+model decides (``keras/float64.py``): a backend no farther from float64 than Keras float32
+is passes, with a note that says so.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +27,17 @@ class Row:
     abs_err: float
     rel_err: float
     ok: bool
+    float64: Any = None  #: a ``float64.Judgement`` where the float32 comparison missed
+
+
+@dataclass
+class Run:
+    """One seeded run: its inputs, Keras's float32 outputs and each backend's, its rows."""
+
+    xs: list[np.ndarray]
+    refs: dict[str, np.ndarray]
+    got: dict[str, dict[str, np.ndarray]]
+    rows: list[Row]
 
 
 #: (sample, step) pairs set to a Masking layer's mask_value: mid-sequence and first steps.
@@ -78,18 +97,63 @@ def errors(got: np.ndarray, ref: np.ndarray, atol: float, rtol: float) -> tuple[
 
 
 def compare(
-    compiled: Compiled, backends: list[str], batch: int, times: list[int], atol: float, rtol: float
+    compiled: Compiled,
+    backends: list[str],
+    batch: int,
+    times: list[int],
+    atol: float,
+    rtol: float,
+    reference: Any = None,
+    notes: list[str] | None = None,
 ) -> list[Row]:
-    model = keras_model(compiled.spec, compiled.weights)
-    rows = []
+    """One row per length, backend and output; rows that miss are judged against float64.
+
+    ``reference``: a ``keras.reference`` model (default: the model file rebuilt in Keras);
+    ``notes``: gets a line where no float64 run was possible.
+    """
+    if reference is None:
+        from ..keras.reference import Rebuilt
+
+        reference = Rebuilt(compiled.spec, compiled.weights)
+    runs = []
     for t in times:
         xs = seeded_inputs(compiled.spec, batch, t)
-        refs = dict(zip(compiled.graph.output_names, run_keras(model, xs), strict=True))
+        refs = dict(zip(compiled.graph.output_names, reference.run(xs), strict=True))
+        run = Run(xs, refs, {}, [])
         for backend in backends:
-            got = run_backend(compiled, backend, xs)
+            run.got[backend] = got = run_backend(compiled, backend, xs)
             for name, ref in refs.items():
-                rows.append(Row(backend, name, t, *errors(got[name], ref, atol, rtol)))
-    return rows
+                run.rows.append(Row(backend, name, t, *errors(got[name], ref, atol, rtol)))
+        runs.append(run)
+    missed = [run for run in runs if not all(r.ok for r in run.rows)]
+    if missed:
+        note = judge_float64(missed, reference)
+        if note and notes is not None:
+            notes.append(note)
+    return [r for run in runs for r in run.rows]
+
+
+def judge_float64(runs: list[Run], reference: Any) -> str | None:
+    """Give every row that missed its float64 judgement, and pass those it clears.
+
+    Where no float64 run is possible (a layer Keras cannot run in float64) the rows stay
+    as they are, and the returned note says why.
+    """
+    from ..keras.float64 import judge
+
+    try:
+        outs = reference.float64([run.xs for run in runs])
+    except Exception as e:  # noqa: BLE001  (no float64 reference: the float32 verdict stands)
+        why = " ".join(str(e).split())[:160] or "no message"
+        return f"note: no float64 run of the Keras model ({type(e).__name__}: {why})"
+    for run, out in zip(runs, outs, strict=True):
+        ref64 = dict(zip(run.refs, out, strict=True))
+        for row in run.rows:
+            if not row.ok:
+                row.float64 = judge(run.got[row.backend][row.output], run.refs[row.output],
+                                    ref64[row.output])  # fmt: skip
+                row.ok = row.float64.ok
+    return None
 
 
 def first_divergent_layer(
@@ -100,12 +164,20 @@ def first_divergent_layer(
     time: int,
     atol: float,
     rtol: float,
+    keras_layers: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None,
 ) -> str | None:
-    """Compile with every layer as an output and return the first layer that differs."""
+    """Compile with every layer as an output and return the first layer that differs.
+
+    ``keras_layers``: Keras's outputs of every layer on the seeded inputs (default: the
+    model file rebuilt in Keras with every layer as an output).
+    """
     names = [lay.name for lay in spec.layers]
     probe = compile_spec(with_outputs(spec, names))
     xs = seeded_inputs(spec, batch, time)
-    refs = run_keras(keras_model(probe.spec, weights, names), xs)
+    if keras_layers is not None:
+        refs = keras_layers(xs)
+    else:
+        refs = run_keras(keras_model(probe.spec, weights, names), xs)
     got = run_backend(probe, backend, xs)
     for name, ref in zip(names, refs, strict=True):
         if not errors(got[name], ref, atol, rtol)[2]:
@@ -113,13 +185,26 @@ def first_divergent_layer(
     return None
 
 
-def format_table(rows: list[Row]) -> str:
-    head = f"{'backend':<8} {'output':<20} {'T':>5} {'max abs err':>12} {'max rel err':>12}  result"
+def format_table(rows: list[Row], timed: bool = True) -> str:
+    """The table of errors; without the ``T`` column where no input has a dynamic axis."""
+    t_head = f" {'T':>5}" if timed else ""
+    head = f"{'backend':<8} {'output':<20}{t_head} {'max abs err':>12} {'max rel err':>12}  result"
     lines = [head, "-" * len(head)]
     for r in rows:
-        verdict = "ok" if r.ok else "MISMATCH"
+        verdict = ("ok (float64)" if r.float64 else "ok") if r.ok else "MISMATCH"
+        t_cell = f" {r.time:>5}" if timed else ""
         lines.append(
-            f"{r.backend:<8} {r.output:<20} {r.time:>5} {r.abs_err:>12.3e} "
+            f"{r.backend:<8} {r.output:<20}{t_cell} {r.abs_err:>12.3e} "
             f"{r.rel_err:>12.3e}  {verdict}"
         )
     return "\n".join(lines)
+
+
+def float64_notes(rows: list[Row], timed: bool = True) -> list[str]:
+    """One line per row judged against float64 (``onnx 'probs' (T=7): 6.1e-04 from ...``)."""
+    notes = []
+    for r in rows:
+        if r.float64 is not None:
+            at = f" (T={r.time})" if timed else ""
+            notes.append(f"note: {r.backend} '{r.output}'{at}: {r.float64.text()}")
+    return notes

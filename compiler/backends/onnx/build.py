@@ -19,7 +19,12 @@ from .rnn_lower import LOWERINGS
 OPSET = 17
 #: Protobuf cannot copy or write a single message of 2 GiB or more (a tensor included).
 MAX_TENSOR_BYTES = 2**31 - 2**20
-DTYPES = {"float32": TensorProto.FLOAT, "int32": TensorProto.INT32, "int64": TensorProto.INT64}
+DTYPES = {
+    "float32": TensorProto.FLOAT,
+    "int32": TensorProto.INT32,
+    "int64": TensorProto.INT64,
+    "bool": TensorProto.BOOL,  # a Keras operation's comparison as a model output
+}
 
 
 class OnnxBuilder:
