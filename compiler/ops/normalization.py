@@ -167,15 +167,27 @@ def _bn_broadcast(node: Node) -> tuple[int, ...]:
 
 
 def bn_scale_shift(node: Node) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel float32 ``scale = gamma / sqrt(var + eps)``, ``shift = beta - mean * scale``."""
+    """Per-channel float32 ``scale = gamma / sqrt(var + eps)``, ``shift = beta - mean *
+    scale``, computed in float64 and rounded once."""
+    return _scale_shift(node, wide=False)
+
+
+def bn_scale_shift64(node: Node) -> tuple[np.ndarray, np.ndarray]:
+    """``bn_scale_shift`` in float64, for folding into a kernel before one rounding."""
+    return _scale_shift(node, wide=True)
+
+
+def _scale_shift(node: Node, wide: bool) -> tuple[np.ndarray, np.ndarray]:
     w = node.weights
-    mean = np.asarray(w["moving_mean"], np.float32)
-    var = np.asarray(w["moving_variance"], np.float32)
-    inv = np.float32(1) / np.sqrt(var + np.float32(node.attrs["epsilon"]))
-    scale = inv * np.asarray(w["gamma"], np.float32) if "gamma" in w else inv
+    mean = np.asarray(w["moving_mean"], np.float64)
+    var = np.asarray(w["moving_variance"], np.float64)
+    inv = 1.0 / np.sqrt(var + np.float64(np.float32(node.attrs["epsilon"])))
+    scale = inv * np.asarray(w["gamma"], np.float64) if "gamma" in w else inv
     shift = -mean * scale
     if "beta" in w:
-        shift = shift + np.asarray(w["beta"], np.float32)
+        shift = shift + np.asarray(w["beta"], np.float64)
+    if wide:
+        return scale, shift
     return scale.astype(np.float32), shift.astype(np.float32)
 
 

@@ -36,11 +36,11 @@ def fold_batchnorm(graph: Graph) -> bool:
         src = _foldable(graph, bn)
         if src is None:
             continue
-        from ..ops.normalization import bn_scale_shift
+        from ..ops.normalization import bn_scale_shift64
 
-        scale, shift = bn_scale_shift(bn)
-        kernel = src.weights["kernel"]
-        bias = src.weights.get("bias", np.zeros(kernel.shape[-1], np.float32))
+        scale, shift = bn_scale_shift64(bn)  # in float64, rounded once to float32
+        kernel = src.weights["kernel"].astype(np.float64)
+        bias = src.weights.get("bias", np.zeros(kernel.shape[-1], np.float32)).astype(np.float64)
         src.weights = {
             "kernel": (kernel * scale).astype(np.float32),
             "bias": (bias * scale + shift).astype(np.float32),
