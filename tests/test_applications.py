@@ -3,8 +3,9 @@ takes), flat and as ``TimeDistributed(backbone) -> LSTM -> Dense`` over T = 4 fr
 through the user's path: ``model.save``, ``tdc import``, both targets against the Keras
 model (batch 2), and the step form of the TimeDistributed model frame by frame against the
 whole sequence (both targets); ``tdc verify`` of an imported backbone compares with the
-saved model it records. A miss of atol 1e-4 / rtol 1e-3 passes only where the backend is no farther from
-a float64 run of the same model than Keras float32 is (x1.5), as ``tdc verify`` judges.
+saved model it records. A miss of atol 1e-4 / rtol 1e-3 passes only where the backend is
+no farther from a float64 run of the same model than Keras float32 is (x1.5), as
+``tdc verify`` judges.
 
 Each backbone is built once per test (flat and TimeDistributed share it). These are the
 suite's heaviest tests: marked ``applications`` (and ``slow``), run by CI.

@@ -57,6 +57,8 @@ def td(inner: dict, name: str) -> dict:
 CONV = {
     "inputs": {"in.put-1": {"shape": [None, 8, 8, 3]}},
     "layers": [
+        lay("ConvLSTM2D", "init_state", filters=3, kernel_size=3, padding="same",
+            return_sequences=True),
         td({"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same"}, LONG),
         td({"type": "BatchNormalization"}, "b.n-1"),
         td({"type": "DepthwiseConv2D", "kernel_size": 3}, "__init__"),
@@ -79,6 +81,12 @@ STATIC = {
     "inputs": {"__class__": {"shape": [4, 4, 4, 2]}},
     "layers": [
         lay("Conv3D", "c3", filters=2, kernel_size=2),
+        lay("Conv3DTranspose", "sys", filters=2, kernel_size=2, strides=[1, 1, 2]),
+        lay("ZeroPadding3D", "__builtins__", padding=1),
+        lay("Cropping3D", "__name__", cropping=[1, 1, 2]),
+        lay("UpSampling3D", "predict", size=[1, 2, 1]),
+        lay("GroupNormalization", "gamma", groups=-1),
+        lay("UnitNormalization", "beta", axis=[1, -1]),
         lay("Permute", "os.system", dims=[3, 2, 1, 4]),
         lay("Reshape", "_", target_shape=[-1]),
         lay("RepeatVector", "state", n=2),

@@ -96,16 +96,24 @@ def _run(compiled, x: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
     return {"onnx": onnx, "numpy": got if isinstance(got, dict) else {names[0]: got}}
 
 
+#: Recurrent layers sized other than by ``units`` on (N, T, 4): arguments, one step's shape.
+ROLE_ARGS = {
+    f"ConvLSTM{r}D": ({"filters": 3, "kernel_size": 3, "padding": "same"}, [5] * r + [4])
+    for r in (1, 2, 3)
+}
+
+
 @pytest.mark.parametrize("name", recurrent_layers())
 def test_recurrent_layer_works_in_every_role(name):
     """What ``n_states`` promises: Bidirectional wraps the layer and returns both
     directions' states, it takes ``n_states`` initial states after the sequence, and its
     step form carries ``n_states`` states; ONNX and NumPy agree on all of it."""
     n = get_op(name).n_states
-    rnn = {"type": name, "units": 3}
+    args, step = ROLE_ARGS.get(name, ({"units": 3}, [4]))
+    rnn = {"type": name, **args}
     states = [f"enc:{k}" for k in range(1, n + 1)]
     doc = {
-        "inputs": {"x": {"shape": [None, 4], "dtype": "float32"}},
+        "inputs": {"x": {"shape": [None, *step], "dtype": "float32"}},
         "layers": [
             {**rnn, "name": "enc", "return_state": True},
             {**rnn, "name": "dec", "return_sequences": True, "inputs": ["x", *states]},
@@ -120,8 +128,9 @@ def test_recurrent_layer_works_in_every_role(name):
     }
     compiled = _compile(doc)
     shapes = [v.shape for v in compiled.graph.outputs]
-    assert shapes == [("N", "T", 3), ("N", 6), *[("N", 3)] * (2 * n)]
-    x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32)
+    s = tuple(step[:-1])
+    assert shapes == [("N", "T", *s, 3), ("N", *s, 6), *[("N", *s, 3)] * (2 * n)]
+    x = np.random.default_rng(0).normal(size=(2, 5, *step)).astype(np.float32)
     got = _run(compiled, x)
     for key in compiled.graph.output_names:
         np.testing.assert_allclose(got["numpy"][key], got["onnx"][key], atol=1e-5, rtol=1e-4)
@@ -137,6 +146,8 @@ FUSING = {
     "Conv2D": ([6, 6, 3], {"type": "Conv2D", "filters": 4, "kernel_size": 3}),
     "Conv3D": ([4, 4, 4, 2], {"type": "Conv3D", "filters": 3, "kernel_size": 2}),
     "Conv2DTranspose": ([4, 4, 3], {"type": "Conv2DTranspose", "filters": 2, "kernel_size": 3}),
+    "Conv1DTranspose": ([4, 3], {"type": "Conv1DTranspose", "filters": 2, "kernel_size": 3}),
+    "Conv3DTranspose": ([3, 3, 3, 2], {"type": "Conv3DTranspose", "filters": 2, "kernel_size": 2}),
     "depthwise_conv": ([6, 6, 3], {"type": "DepthwiseConv2D", "kernel_size": 3}),
     "BatchNormalization": ([4, 6], {"type": "BatchNormalization"}),
     "LayerNormalization": ([4, 6], {"type": "LayerNormalization"}),

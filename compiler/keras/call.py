@@ -32,7 +32,8 @@ from .config import producer
 STATES = ("h", "c")
 ACCEPTED_STATES = (
     "initial_state= on LSTM ([h, c]), GRU or SimpleRNN ([h]), each a (batch, units) "
-    "output of an earlier layer or a model input, without mask="
+    "output of an earlier layer or a model input, without mask=; likewise [h, c] on "
+    "ConvLSTM1D, ConvLSTM2D or ConvLSTM3D, each (batch, *spatial, filters)"
 )
 
 

@@ -36,7 +36,10 @@ if TYPE_CHECKING:
 
 #: Arguments the two directions must share (Keras checks these too).
 SHARED = ("return_sequences", "return_state")
-BACKWARD_FORM = "backward_layer: {type: LSTM | GRU | SimpleRNN, go_backwards: true, ...}"
+BACKWARD_FORM = (
+    "backward_layer: {type: LSTM | GRU | SimpleRNN | ConvLSTM1D | ConvLSTM2D | ConvLSTM3D, "
+    "go_backwards: true, ...}"
+)
 
 
 def merge_mode(v: Any) -> str | None:
@@ -67,6 +70,11 @@ def _only_null(what: str) -> Any:
 def n_states(spec: LayerSpec) -> int:
     """How many final states a wrapped RNN returns with ``return_state`` (its op's count)."""
     return get_op(spec.type).n_states
+
+
+def rank(spec: LayerSpec) -> int:
+    """The rank of the sequence a wrapped RNN reads: (N, T, F), or a ConvLSTM's (N, T, *S, C)."""
+    return getattr(get_op(spec.type), "rank", 0) + 3
 
 
 def directions(spec: LayerSpec) -> tuple[LayerSpec, LayerSpec]:
@@ -111,11 +119,14 @@ def check_backward(fwd: LayerSpec, bwd: LayerSpec) -> None:
         if bwd.attrs[key] != fwd.attrs[key]:
             want = str(fwd.attrs[key]).lower()
             refuse(f"{key} must be {want} as on the wrapped layer", f"{key}: {want}")
-    if bwd.attrs["units"] != fwd.attrs["units"]:
+    size = "units" if "units" in fwd.attrs else "filters"  # a ConvLSTM's size: filters
+    if size not in bwd.attrs or rank(fwd) != rank(bwd):
+        refuse(f"{bwd.type} cannot run backwards of {fwd.type}", f"type: {fwd.type}")
+    if bwd.attrs[size] != fwd.attrs[size]:
         refuse(
-            f"units {bwd.attrs['units']} differ from the wrapped layer's "
-            f"{fwd.attrs['units']} (Keras derives the output shapes from the forward layer)",
-            f"units: {fwd.attrs['units']}",
+            f"{size} {bwd.attrs[size]} differ from the wrapped layer's "
+            f"{fwd.attrs[size]} (Keras derives the output shapes from the forward layer)",
+            f"{size}: {fwd.attrs[size]}",
         )
     if fwd.attrs["return_state"] and n_states(fwd) != n_states(bwd):
         refuse(
@@ -159,7 +170,7 @@ class Bidirectional(OpDef):
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         fwd_spec, bwd_spec = directions(spec)
-        check_rank(inputs[0], (3,), "Bidirectional")
+        check_rank(inputs[0], (rank(fwd_spec),), "Bidirectional")
         fwd = self.direction(b, fwd_spec, "forward/", inputs)
         bwd = self.direction(b, bwd_spec, "backward/", inputs)
         y, y_rev, states = fwd[0], bwd[0], [*fwd[1:], *bwd[1:]]
@@ -169,6 +180,11 @@ class Bidirectional(OpDef):
         mode = spec.attrs["merge_mode"]
         outs = [y, y_rev] if mode is None else b.emit("bidi_merge", [y, y_rev], {"mode": mode})
         mask = b.mask(inputs[0]) if hasattr(b, "mask") else None
+        if mask is not None and inputs[0].rank > 3:
+            raise TdcError(
+                f"Bidirectional({fwd_spec.type}) on a masked input is not supported",
+                accepted=f"Bidirectional({fwd_spec.type}) without a mask, or {fwd_spec.type} alone",
+            )
         if sequences and mask is not None:  # Keras forces zero_output_for_mask on both
             outs = [b.emit("mask_apply", [o, mask])[0] for o in outs]
         return [*outs, *states]

@@ -1,11 +1,11 @@
-"""More convolutions: DepthwiseConv2D, SeparableConv1D/2D and Conv3D (channels_last).
+"""More convolutions: DepthwiseConv1D/2D, SeparableConv1D/2D and Conv3D (channels_last).
 
 IR ops here: ``depthwise_conv`` (weights ``depthwise_kernel`` ``(*k, cin, mult)``, named
-``kernel`` in DepthwiseConv2D as in Keras; for
+``kernel`` in DepthwiseConv1D/2D as in Keras; for
 the separable layers ``pointwise_kernel`` ``(*1, cin * mult, filters)``; ``bias`` when
 present) and ``Conv3D`` (the rank-3 case of ``conv._Conv``). Output channel ``c * mult + m``
 of the depthwise step reads input channel ``c`` with multiplier ``m``, as Keras does.
-Conv2DTranspose lives in ``conv_transpose.py`` (imported below).
+The transposed convolutions live in ``conv_transpose.py`` (imported below).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ..frontend.params import (
 )
 from ..ir.graph import Node, Shape, Value, check_rank, shape_str
 from ..ir.registry import OpDef, WeightSpec, register
-from . import conv_transpose  # noqa: F401  (registers Conv2DTranspose)
+from . import conv_transpose  # noqa: F401  (registers Conv1D/2D/3DTranspose)
 from .activations import apply_fused
 from .conv import Window, _Conv, conv_params, plan_window, spatial_size
 from .conv import to_channels_first as _cf
@@ -49,7 +49,7 @@ class Conv3D(_Conv):
 
 
 def depthwise_params(rank: int, separable: bool) -> dict[str, Param]:
-    """Keras's constructor arguments of DepthwiseConv2D / SeparableConv1D/2D."""
+    """Keras's constructor arguments of DepthwiseConv1D/2D / SeparableConv1D/2D."""
     params = {
         "kernel_size": Param(REQUIRED, int_tuple(rank)),
         "strides": Param((1,) * rank, int_tuple(rank)),
@@ -75,8 +75,11 @@ class _DepthwiseLayer(OpDef):
     mask_flow = "drop"
     rank = 0
     separable = False
+    strided_dilation = False  # Keras's DepthwiseConv1D takes strides and dilation together
 
     def check_attrs(self, attrs: dict[str, Any]) -> None:
+        if self.strided_dilation:
+            return
         if max(attrs["strides"]) > 1 and max(attrs["dilation_rate"]) > 1:
             raise ValueError("strides > 1 cannot be combined with dilation_rate > 1")
 
@@ -108,11 +111,13 @@ class _DepthwiseLayer(OpDef):
 
 def _register_layers() -> None:
     for name, rank, separable in (
+        ("DepthwiseConv1D", 1, False),
         ("DepthwiseConv2D", 2, False),
         ("SeparableConv1D", 1, True),
         ("SeparableConv2D", 2, True),
     ):
         attrs = {"rank": rank, "separable": separable, "params": depthwise_params(rank, separable)}
+        attrs["strided_dilation"] = name == "DepthwiseConv1D"
         register(name)(type(name, (_DepthwiseLayer,), attrs))
 
 
@@ -120,7 +125,7 @@ _register_layers()
 
 
 def _dw_key(node: Node) -> str:
-    """Keras names the depthwise variable ``kernel`` in DepthwiseConv2D."""
+    """Keras names the depthwise variable ``kernel`` in DepthwiseConv1D/2D."""
     return "depthwise_kernel" if "depthwise_kernel" in node.weights else "kernel"
 
 

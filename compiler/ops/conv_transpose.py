@@ -1,4 +1,7 @@
-"""Conv2DTranspose (channels_last): IR op ``Conv2DTranspose``, kernel ``(kh, kw, filters, cin)``.
+"""Conv1DTranspose, Conv2DTranspose and Conv3DTranspose (channels_last).
+
+Each is its own IR op (``Conv<r>DTranspose``), kernel ``(*kernel_size, filters, cin)``; they
+share the NumPy template ``conv_transpose``.
 
 Keras (JAX) computes a transposed convolution as a plain convolution of the input dilated
 by ``strides`` (zeros between samples), padded ``(left, right)`` per axis, with the kernel
@@ -64,8 +67,11 @@ def _params(rank: int) -> dict[str, Param]:
 
 
 class _ConvTranspose(OpDef):
+    """A ``rank``-D transposed convolution on (N, *S, C)."""
+
     fuses_activation = True
     mask_flow, stream = "drop", "time"
+    template = "conv_transpose"
     rank = 0
 
     def check_attrs(self, attrs: dict[str, Any]) -> None:
@@ -175,7 +181,19 @@ class _ConvTranspose(OpDef):
         return 2 * positions * int(node.weights["kernel"].size)
 
 
+@register("Conv1DTranspose")
+class Conv1DTranspose(_ConvTranspose):
+    rank = 1
+    params = _params(1)
+
+
 @register("Conv2DTranspose")
 class Conv2DTranspose(_ConvTranspose):
     rank = 2
     params = _params(2)
+
+
+@register("Conv3DTranspose")
+class Conv3DTranspose(_ConvTranspose):
+    rank = 3
+    params = _params(3)

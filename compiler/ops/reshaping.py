@@ -1,4 +1,4 @@
-"""Spatial reshaping: UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D (channels_last).
+"""Spatial reshaping: UpSampling, ZeroPadding and Cropping in 1D/2D/3D (channels_last).
 
 IR ops here: ``upsample`` (attrs ``size`` per spatial axis, ``interpolation`` nearest |
 bilinear), ``zero_pad`` and ``crop`` (attrs ``pads`` / ``crops``: one ``(begin, end)`` pair
@@ -41,9 +41,9 @@ def pairs(rank: int) -> Any:
         seq = isinstance(v, list | tuple) and len(v) == 2
         if seq and rank == 1 and all(_is_count(x) for x in v):
             return ((v[0], v[1]),)
-        if seq and rank == 2 and all(_is_count(x) for x in v):
-            return ((v[0], v[0]), (v[1], v[1]))
         ok = isinstance(v, list | tuple) and len(v) == rank
+        if ok and rank > 1 and all(_is_count(x) for x in v):
+            return tuple((x, x) for x in v)
         if rank > 1 and ok and all(isinstance(p, list | tuple) and len(p) == 2 for p in v):
             if all(_is_count(x) for p in v for x in p):
                 return tuple((p[0], p[1]) for p in v)
@@ -242,10 +242,10 @@ def _layer_params(name: str, rank: int) -> dict[str, Param]:
     if name == "ZeroPadding":
         return {"padding": Param(((1, 1),) * rank, pairs(rank)), **fmt}
     if name == "Cropping":
-        default = ((1, 1),) if rank == 1 else ((0, 0), (0, 0))
+        default = ((0, 0),) * rank if rank == 2 else ((1, 1),) * rank
         return {"cropping": Param(default, pairs(rank)), **fmt}
-    if rank == 1:
-        return {"size": Param((2,), int_tuple(1))}
+    if rank != 2:
+        return {"size": Param((2,) * rank, int_tuple(rank)), **fmt}
     kinds = Param("nearest", choice(*_INTERPOLATIONS, any_case=True))
     return {"size": Param((2, 2), int_tuple(2)), **fmt, "interpolation": kinds}
 
@@ -253,7 +253,7 @@ def _layer_params(name: str, rank: int) -> dict[str, Param]:
 def _register_all() -> None:
     bases = {"ZeroPadding": _ZeroPadding, "Cropping": _Cropping, "UpSampling": _UpSampling}
     for stem, base in bases.items():
-        for rank in (1, 2):
+        for rank in (1, 2, 3):
             name = f"{stem}{rank}D"
             attrs = {"rank": rank, "params": _layer_params(stem, rank)}
             register(name)(type(name, (base,), attrs))

@@ -18,7 +18,8 @@ from ..ir.registry import StepRefused, step_axis
 from ..ops import get_op
 
 ACCEPTED = (
-    "TimeDistributed layers, unidirectional SimpleRNN/LSTM/GRU, Masking, Embedding, merges, "
+    "TimeDistributed layers, unidirectional SimpleRNN/LSTM/GRU/ConvLSTM1D/ConvLSTM2D/ConvLSTM3D, "
+    "Masking, Embedding, merges, "
     "and layers acting on the last axis"
 )
 

@@ -51,6 +51,12 @@ class State:
     layer: str  # the recurrent layer that carries it
     what: str  # "h" or "c"
     units: int
+    spatial: tuple[int, ...] = ()  # a ConvLSTM's state: (N, *spatial, units)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Its shape per sample (batch axis left out)."""
+        return (*self.spatial, self.units)
 
     @property
     def key(self) -> str:
@@ -74,7 +80,7 @@ class StepGraph:
 
     def zero_feeds(self, batch: int) -> dict[str, np.ndarray]:
         """The ONNX step model's ``state_in_<k>`` before the first step: zeros."""
-        return {s.onnx_in: np.zeros((batch, s.units), np.float32) for s in self.states}
+        return {s.onnx_in: np.zeros((batch, *s.shape), np.float32) for s in self.states}
 
 
 class _Stepper:
@@ -171,10 +177,12 @@ class _Stepper:
         seq = self._reshape(x, (1, *feats), node)
         mask = [self._reshape(ins[1], (1,), node)] if a["masked"] else []
         states = []
+        full = node.outputs[0].shape  # (N, [T,] *state): the state's shape per sample
+        shape = full[2:] if a["return_sequences"] else full[1:]
         for what in STATE_WHAT[: get_op(node.op).n_states]:
-            state = State(len(self.states), node.layer, what, a["units"])
+            state = State(len(self.states), node.layer, what, shape[-1], tuple(shape[:-1]))
             self.states.append(state)
-            states.append(Value(state.onnx_in, (x.shape[0], a["units"])))
+            states.append(Value(state.onnx_in, (x.shape[0], *shape)))
         self.state_ins += states
         attrs = {**a, "return_sequences": False, "return_state": True}
         new = self._emit(node.op, [seq, *mask, *states], attrs, node)

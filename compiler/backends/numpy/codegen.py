@@ -101,19 +101,27 @@ def _step_context(m: Module, step: Any, rendered: tuple[list, list] | None) -> d
     given = {id(v): (s.layer, f"_{s.what}0") for s, v in zip(step.states, states, strict=True)}
     values = m.name_values(g, calls, given)
     io = _io(g, values, len(g.outputs) - len(step.states))
+    shaped = any(st.spatial for st in step.states)  # a ConvLSTM's (N, *S, F) state
     return {
         "not_causal": None,
         "streaming": {
             "functions": functions,
             "calls": calls,
+            "shaped": shaped,
             "inputs": io["inputs"][:n_in],
             "outputs": io["outputs"],
             "states": [
-                (code_text(st.key), values[id(v)], values[id(f)], st.units, *_state_text(st))
+                (code_text(st.key), values[id(v)], values[id(f)], _size(st, shaped))
+                + _state_text(st)
                 for st, v, f in zip(step.states, states, finals, strict=True)
             ],
         },
     }
+
+
+def _size(state: Any, shaped: bool) -> int | str:
+    """A carried state's size in ``STATES``: its units, or (``shaped``) its shape per sample."""
+    return str(tuple(state.shape)) if shaped else state.units
 
 
 def _state_text(state: Any) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ...ops import get_op
 from ...ops.activations import apply_fused
+from .conv_lstm import lower_conv_lstm
 from .rnn import RNN_ACTIVATIONS, lower_onnx
 from .rnn_compact import lower_onnx_compacted
 from .rnn_scan import lower_onnx_scan
@@ -40,4 +41,7 @@ def lower_recurrent(g: OnnxBuilder, node: Node) -> None:
 
 
 #: The lowerings ops name in ``OpDef.onnx_lowering``.
-LOWERINGS: dict[str, Callable[[OnnxBuilder, Node], None]] = {"recurrent": lower_recurrent}
+LOWERINGS: dict[str, Callable[[OnnxBuilder, Node], None]] = {
+    "recurrent": lower_recurrent,
+    "conv_recurrent": lower_conv_lstm,  # ConvLSTM1D/2D/3D
+}
