@@ -18,8 +18,7 @@ INPUTS = {
     "frames": ((None, None, 32, 32, 3), np.float32),
 }
 # integer inputs: their ids index an Embedding, so lie in [0, limit)
-ID_LIMITS = {
-}
+ID_LIMITS = {}
 OUTPUTS = ("probs",)
 # one time step of each input (the time axis removed)
 STEP_INPUTS = {
