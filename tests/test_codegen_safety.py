@@ -130,8 +130,12 @@ SEQ = {
         lay("ops.arange", "o.ar", start=3),
         lay("ops.add", "o.ad", inputs=["o.fl", "o.ar"]),
         lay("ops.multiply", "o.mu", inputs=["o.mm", "o.ex"]),
+        lay("MultiHeadAttention", "m.h-a", num_heads=2, key_dim=2, inputs="e", dropout=0.5),
+        lay("Attention", "at.t", inputs=["e", "m.h-a"]),
+        lay("AdditiveAttention", "ad.d", inputs=["at.t", "f-2.x"]),
+        lay("MultiHeadAttention", "x.a", num_heads=1, key_dim=3, inputs=["ad.d", "f-2.x"]),
     ],
-    "outputs": ["out.1", "d.t", "b.i", "l-2", "o.mu", "o.cs", "o.sp:2", "o.es", "o.ad"],
+    "outputs": ["out.1", "d.t", "b.i", "l-2", "o.mu", "o.cs", "o.sp:2", "o.es", "o.ad", "x.a"],
 }
 STREAM = {
     "inputs": {"in.put-1": {"shape": [None, 3]}, "self": {"shape": [None, 3]}},
@@ -144,8 +148,9 @@ STREAM = {
         lay("ops.multiply", "ops.x-1", inputs=["a.b-c", [1.0, -2.0, 3.5]]),
         lay("ops.clip", "None.y", inputs=["ops.x-1", -1.0, 1.0]),
         lay("ops.sum", "__import__", inputs=["None.y"], axis=-1, keepdims=True),
+        lay("MultiHeadAttention", "s.elf", num_heads=1, key_dim=2, use_causal_mask=True),
     ],
-    "outputs": [LONG, "a.b-c", "__import__"],
+    "outputs": [LONG, "a.b-c", "__import__", "s.elf"],
 }
 MODELS = [CONV, STATIC, SEQ, STREAM]
 

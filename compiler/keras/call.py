@@ -25,7 +25,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ops import get_op, recurrent_layers
+from ..ops import get_op, layer_types, recurrent_layers
 from .config import producer
 
 #: The initial states of a recurrent layer (its op's ``n_states``), in Keras's order.
@@ -44,6 +44,8 @@ class Call:
     inputs: list[Any] = field(default_factory=list)
     states: list[Any] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: call arguments the model file writes as layer keys (``use_causal_mask: true``)
+    keys: dict[str, Any] = field(default_factory=dict)
 
     def refs(self) -> list[str]:
         """Model-file references: the inputs, then the initial states."""
@@ -62,6 +64,16 @@ def read_call(keras: Any, op: Any, node: Any, implicit_mask: Any) -> Call:
     typ = type(op).__name__
     first, args = _bind(op, node)
     call = Call()
+    layer = get_op(typ) if typ in layer_types() else None
+    if getattr(layer, "positional_call", False):  # mha(query, value, key): all inputs
+        more = [args.pop(k, None) for k in ("value", "key")]
+        first = [first, *(t for t in more if t is not None)]
+    for key in getattr(layer, "call_params", ()):  # use_causal_mask=True: a layer key
+        value = args.pop(key, None)
+        if value is True:
+            call.keys[key] = value
+        elif value not in (None, False):
+            call.problems.append(f"called with {key}={value!r} (accepted: true or false)")
     flat = keras.tree.flatten(first)
     call.inputs = [t for t in flat if _is_tensor(t)]
     if len(call.inputs) != len(flat):

@@ -127,6 +127,7 @@ class Converter:
         entry: dict[str, Any] = {"name": op.name, "type": typ}
         entry |= self.args(op.name, type(op), op.get_config())
         wiring = self.wiring(op, nodes[0])
+        entry |= self.call_keys
         if get_op(typ).multi_input or wiring != [previous]:
             entry["inputs"] = wiring[0] if len(wiring) == 1 else wiring
         return entry
@@ -139,6 +140,7 @@ class Converter:
         call = read_call(self.keras, op, node, self.implicit)
         for why in call.problems:
             self.refuse(op.name, type(op).__name__, why)
+        self.call_keys = call.keys  # call arguments written as layer keys
         return call.refs()
 
     def implicit(self, mask: Any) -> bool:

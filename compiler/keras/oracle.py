@@ -29,6 +29,8 @@ def make_layer(keras: Any, spec: LayerSpec, name: str | None, made: Made | None 
     if spec.model is not None:
         return make_model(keras, spec, name, made)
     args = dict(spec.args)
+    for key in getattr(get_op(spec.type), "call_params", ()):  # call arguments
+        args.pop(key, None)
     if spec.inner is not None:
         args["layer"] = make_layer(keras, spec.inner, None, made)
     if spec.backward is not None:  # named so that its variable paths say the direction
@@ -118,22 +120,35 @@ def layer_variables(layer: Any, key_name: str | None = None) -> list[tuple[str, 
             backward.add(sub.backward_layer.name)
         sub = getattr(sub, "layer", None)
     prefix = (key_name or layer.name)[: -len(layer.name)]
+    if type(layer).__name__ == "MultiHeadAttention":  # its sublayer names: query/kernel
+        return [(f"{prefix}{layer.name}/{_last_two(v.path)}", v) for v in layer.weights]
     return [
         (prefix + variable_key(layer.name, variable_path(layer, v), frozenset(backward)), v)
         for v in getattr(layer, "weights", ())  # a Keras operation (not a layer) has none
     ]
 
 
+def _last_two(path: str) -> str:
+    """``query/kernel`` of ``mha/query/kernel``."""
+    return "/".join(path.split("/")[-2:])
+
+
 def call_layer(layer: Any, spec: LayerSpec, ins: list[Any]) -> list[Any]:
     """Call ``layer`` on ``ins`` as a Keras user would; every output, as a list.
 
     An RNN given several inputs takes the first as the sequence and the rest as
-    ``initial_state``; merge layers take the list.
+    ``initial_state``; merge layers take the list; MultiHeadAttention takes its inputs as
+    positional arguments. An op's ``call_params`` (layer keys of the model file that are
+    Keras call arguments, like ``use_causal_mask``) are passed to the call.
     """
-    if get_op(spec.type).n_states > 0 and len(ins) > 1:
+    op = get_op(spec.type)
+    kwargs = {k: spec.args[k] for k in getattr(op, "call_params", ()) if k in spec.args}
+    if op.n_states > 0 and len(ins) > 1:
         out = layer(ins[0], initial_state=ins[1:])
+    elif getattr(op, "positional_call", False):  # mha(query, value, key)
+        out = layer(*ins, **kwargs) if len(ins) > 1 else layer(ins[0], ins[0], **kwargs)
     else:
-        out = layer(ins if len(ins) > 1 else ins[0])
+        out = layer(ins if len(ins) > 1 else ins[0], **kwargs)
     return list(out) if isinstance(out, list | tuple) else [out]
 
 

@@ -6,6 +6,8 @@ get_op``), which guarantees that every family is registered first."""
 from ..ir.registry import get_op, ir_ops, layer_types, recurrent_layers  # noqa: E402
 from . import (  # noqa: F401
     activations,
+    attention,
+    attention_score,
     bidirectional,
     conv,
     conv_extra,

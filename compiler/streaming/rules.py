@@ -19,7 +19,7 @@ from ..ops import get_op
 
 ACCEPTED = (
     "TimeDistributed layers, unidirectional SimpleRNN/LSTM/GRU/ConvLSTM1D/ConvLSTM2D/ConvLSTM3D, "
-    "Masking, Embedding, merges, "
+    "Masking, Embedding, merges, causal attention (use_causal_mask: true, unmasked) "
     "and layers acting on the last axis"
 )
 

@@ -21,7 +21,9 @@ After (inputs x_t and the carried states, outputs y and the new states)::
 Each op's ``stream`` trait (``OpDef.stream``) says what happens to it: fold and unfold of
 the stream's time axis disappear; an RNN ("recurrent", ``n_states`` states) runs one step
 from the carried state (its mask, if any, is that step's mask: a masked step keeps the
-state); other ops get their step attributes from ``rules.timed_attrs``. Anything that
+state); causal attention (an op with ``cache_step``) appends this step's keys and values to
+the carried caches (batch, steps so far, units), empty before the first step, and attends
+over them; other ops get their step attributes from ``rules.timed_attrs``. Anything that
 works along the time axis (pooling or convolving over it, reading it backwards,
 reshaping it away) is refused with the layer named: such a model has no step form.
 """
@@ -35,6 +37,7 @@ import numpy as np
 
 from ..errors import TdcError
 from ..ir.graph import Graph, Node, Shape, Value
+from ..ir.registry import StepRefused
 from ..ir.verify import verify
 from ..ops import get_op
 from .rules import refuse, timed_attrs
@@ -48,15 +51,21 @@ class State:
     """One carried state: ``state_in_<k>`` / ``state_out_<k>``, zeros before the first step."""
 
     index: int
-    layer: str  # the recurrent layer that carries it
-    what: str  # "h" or "c"
+    layer: str  # the recurrent layer (or the attention layer) that carries it
+    what: str  # "h" or "c"; "keys" or "values" for an attention layer's cache
     units: int
     spatial: tuple[int, ...] = ()  # a ConvLSTM's state: (N, *spatial, units)
+    cache: bool = False  # a key/value cache (batch, steps so far, units): empty at first
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Its shape per sample (batch axis left out)."""
+        """Its shape per sample (batch axis left out; a cache: its first step)."""
         return (*self.spatial, self.units)
+
+    def zeros(self, batch: int) -> np.ndarray:
+        """The state before the first step (an empty key/value cache)."""
+        shape = (batch, 0, self.units) if self.cache else (batch, *self.shape)
+        return np.zeros(shape, np.float32)
 
     @property
     def key(self) -> str:
@@ -79,8 +88,9 @@ class StepGraph:
     timed: list[bool]  # per model output: has a time axis (else: as if the sequence ended)
 
     def zero_feeds(self, batch: int) -> dict[str, np.ndarray]:
-        """The ONNX step model's ``state_in_<k>`` before the first step: zeros."""
-        return {s.onnx_in: np.zeros((batch, *s.shape), np.float32) for s in self.states}
+        """The ONNX step model's ``state_in_<k>`` before the first step: zeros (empty
+        key/value caches)."""
+        return {s.onnx_in: s.zeros(batch) for s in self.states}
 
 
 class _Stepper:
@@ -140,8 +150,11 @@ class _Stepper:
     def _visit(self, node: Node) -> None:
         kinds = [self.kind[id(v)] for v in node.inputs]
         ins = [self.map[id(v)] for v in node.inputs]
-        rule = get_op(node.op).stream
-        if rule == "fold" and kinds[0] == TIMED:
+        op = get_op(node.op)
+        rule = op.stream
+        if hasattr(op, "cache_step") and TIMED in kinds:
+            self._cached(node, kinds, ins)
+        elif rule == "fold" and kinds[0] == TIMED:
             self._bind(node.output, ins[0], FOLDED)
         elif rule == "unfold" and kinds[1] == TIMED:
             self._bind(node.output, ins[0], TIMED)
@@ -191,6 +204,31 @@ class _Stepper:
         self._bind(node.outputs[0], y, TIMED if a["return_sequences"] else STATIC)
         for old, v in zip(node.outputs[1:], finals, strict=False):
             self._bind(old, v, STATIC)
+
+    def _cached(self, node: Node, kinds: list[str], ins: list[Value]) -> None:
+        """Attention over the steps so far: this step's keys and values join the carried
+        cache (``op.cache_step`` gives the step's attrs or refuses)."""
+        op = get_op(node.op)
+        try:
+            attrs = op.cache_step(node)
+        except StepRefused as e:
+            raise refuse(node, str(e)) from None
+        if set(kinds) != {TIMED}:
+            raise refuse(node, "combines a sequence with values that have no time axis")
+        one: dict[int, Value] = {}  # one (N, 1, ...) value per input value: q, k, v may be one
+        for x in ins:
+            if id(x) not in one:
+                one[id(x)] = self._reshape(x, (1, *x.shape[1:]), node)
+        caches = []
+        for what, units in op.cache_units(node):
+            state = State(len(self.states), node.layer, what, units, cache=True)
+            self.states.append(state)
+            caches.append(Value(state.onnx_in, (ins[0].shape[0], f"S{state.index}", units)))
+        self.state_ins += caches
+        new = self._emit(node.op, [one[id(x)] for x in ins] + caches, attrs, node)
+        y, *finals = new.outputs
+        self.state_outs += finals
+        self._bind(node.output, self._reshape(y, y.shape[2:], node), TIMED)
 
     def _reshape(self, x: Value, shape: Shape, like: Node) -> Value:
         return self._emit("reshape", [x], {"shape": tuple(shape)}, like, weights=False).output

@@ -110,6 +110,7 @@ def _step_context(m: Module, step: Any, rendered: tuple[list, list] | None) -> d
             "shaped": shaped,
             "inputs": io["inputs"][:n_in],
             "outputs": io["outputs"],
+            "cached": any(st.cache for st in step.states),  # key/value caches: (None, units)
             "states": [
                 (code_text(st.key), values[id(v)], values[id(f)], _size(st, shaped))
                 + _state_text(st)
@@ -119,9 +120,12 @@ def _step_context(m: Module, step: Any, rendered: tuple[list, list] | None) -> d
     }
 
 
-def _size(state: Any, shaped: bool) -> int | str:
-    """A carried state's size in ``STATES``: its units, or (``shaped``) its shape per sample."""
-    return str(tuple(state.shape)) if shaped else state.units
+def _size(state: Any, shaped: bool) -> int | str | tuple[None, int]:
+    """A carried state's entry in ``STATES``: its units; (``shaped``) its shape per sample;
+    (None, units) for a key/value cache."""
+    if shaped:
+        return str(tuple(state.shape))
+    return (None, state.units) if state.cache else state.units
 
 
 def _state_text(state: Any) -> tuple[str, str]:
