@@ -9,4 +9,5 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --force-reinstall --no-deps .
 .venv/bin/python -m pip install -q ".[test]"
 .venv/bin/ruff check compiler tests benchmarks
-.venv/bin/pytest -q -n "${TDC_TEST_WORKERS:-2}" -p no:cacheprovider tests
+# the heavier half of the keras.applications backbones: pytest -m heavy tests/test_applications.py
+.venv/bin/pytest -q -n "${TDC_TEST_WORKERS:-2}" -p no:cacheprovider -m "not heavy" tests

@@ -17,6 +17,7 @@ C3 = {"type": "ConvLSTM3D", "filters": 2, "kernel_size": 2}
 S1, S2, S3 = [9, 2], [8, 8, 2], [4, 5, 5, 2]  # one frame: (*spatial, channels)
 
 
+@pytest.mark.slow
 def test_conv_lstm2d_matches_keras(tmp_path):
     """The quick representative: a ConvLSTM2D sequence on (N, T=4, 8, 8, 2)."""
     check(tmp_path, model([4, *S2], {**C2, "padding": "same", "return_sequences": True}), time=4)

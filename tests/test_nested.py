@@ -48,6 +48,7 @@ def video(time: int | None = 4) -> dict[str, Any]:
     )
 
 
+@pytest.mark.slow
 def test_timedistributed_functional_then_lstm(tmp_path):
     """TimeDistributed(inline Functional) -> LSTM -> Dense matches Keras; names repeat
     across scopes; weights are keyed with the model's path."""
