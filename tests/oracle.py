@@ -19,6 +19,7 @@ from compiler.backends.onnx.save import check as onnx_check
 from compiler.backends.onnx.session import run as onnx_run
 from compiler.frontend.arrays import write_npz
 from compiler.keras.oracle import keras_model, run_keras
+from compiler.tools.stream_verify import steps
 
 ATOL, RTOL = 1e-4, 1e-3
 
@@ -154,3 +155,18 @@ def onnx_ops(graph: Any) -> list[str]:
             for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
                 out += onnx_ops(sub)
     return out
+
+
+def assert_steps_match_keras(tmp: Path, m: dict[str, Any], time: int) -> None:
+    """Both backends' step forms, fed one frame at a time, equal Keras's whole sequence."""
+    compiled = compile_with_random_weights(tmp, m)
+    xs = random_inputs(compiled, 2, time)
+    (whole,) = run_keras(keras_model(compiled.spec, compiled.weights), xs)
+    (name,) = compiled.graph.output_names
+    for backend in ("onnx", "numpy"):
+        got = list(steps(compiled, backend, xs))
+        assert len(got) == time
+        for t, out in enumerate(got):
+            np.testing.assert_allclose(
+                out[name], whole[:, t], atol=ATOL, rtol=RTOL, err_msg=f"{backend} step {t}"
+            )

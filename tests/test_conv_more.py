@@ -7,21 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
 
 from compiler.api import compile_file
 from compiler.errors import TdcError
 from compiler.frontend.loader import load_model
-from compiler.keras.oracle import keras_model, run_keras
-from compiler.tools.stream_verify import steps
 from oracle import (
-    ATOL,
-    RTOL,
+    assert_steps_match_keras,
     check,
-    compile_with_random_weights,
     model,
-    random_inputs,
     td,
     write_model,
 )
@@ -166,21 +160,6 @@ def test_refused(tmp_path, shape, entry, needle):
 # -- streaming -------------------------------------------------------------------------------
 
 
-def assert_steps_match_keras(tmp_path, m: dict[str, Any], time: int = 4) -> None:
-    """Both backends' step forms, fed one frame at a time, equal Keras's whole sequence."""
-    compiled = compile_with_random_weights(tmp_path, m)
-    xs = random_inputs(compiled, 2, time)
-    (whole,) = run_keras(keras_model(compiled.spec, compiled.weights), xs)
-    (name,) = compiled.graph.output_names
-    for backend in ("onnx", "numpy"):
-        got = list(steps(compiled, backend, xs))
-        assert len(got) == time
-        for t, out in enumerate(got):
-            np.testing.assert_allclose(
-                out[name], whole[:, t], atol=ATOL, rtol=RTOL, err_msg=f"{backend} step {t}"
-            )
-
-
 @pytest.mark.slow
 def test_time_distributed_forms_step_frame_by_frame(tmp_path):
     m = model(
@@ -189,7 +168,7 @@ def test_time_distributed_forms_step_frame_by_frame(tmp_path):
         td(dw1(depth_multiplier=2, padding="same")),
         td(convt1(filters=2, strides=2)),
     )
-    assert_steps_match_keras(tmp_path, m)
+    assert_steps_match_keras(tmp_path, m, time=4)
 
 
 @pytest.mark.slow

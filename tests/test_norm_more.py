@@ -10,16 +10,11 @@ import pytest
 
 from compiler.api import compile_file
 from compiler.errors import TdcError
-from compiler.keras.oracle import keras_model, run_keras
-from compiler.tools.stream_verify import steps
 from oracle import (
-    ATOL,
-    RTOL,
+    assert_steps_match_keras,
     check,
     check_inputs,
-    compile_with_random_weights,
     model,
-    random_inputs,
     td,
     write_model,
 )
@@ -124,27 +119,12 @@ def test_refused(tmp_path, shape, entry, needle):
 # -- streaming -------------------------------------------------------------------------------
 
 
-def assert_steps_match_keras(tmp_path, m: dict[str, Any], time: int = 5) -> None:
-    """Both backends' step forms, fed one frame at a time, equal Keras's whole sequence."""
-    compiled = compile_with_random_weights(tmp_path, m)
-    xs = random_inputs(compiled, 2, time)
-    (whole,) = run_keras(keras_model(compiled.spec, compiled.weights), xs)
-    (name,) = compiled.graph.output_names
-    for backend in ("onnx", "numpy"):
-        got = list(steps(compiled, backend, xs))
-        assert len(got) == time
-        for t, out in enumerate(got):
-            np.testing.assert_allclose(
-                out[name], whole[:, t], atol=ATOL, rtol=RTOL, err_msg=f"{backend} step {t}"
-            )
-
-
 @pytest.mark.slow
 def test_per_frame_forms_step_frame_by_frame(tmp_path):
     """TimeDistributed(GroupNormalization) normalizes each frame alone, UnitNormalization
     over feature axes each step alone: both have a step form."""
     m = model(VID, td(gn(groups=3)), un(axis=[2, -1]), td(gn(groups=-1, center=False)))
-    assert_steps_match_keras(tmp_path, m)
+    assert_steps_match_keras(tmp_path, m, time=5)
 
 
 @pytest.mark.parametrize(
