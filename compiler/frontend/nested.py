@@ -161,6 +161,15 @@ def _from_file(parser: _Parser, entry: dict, name: str) -> ModelSpec:
     return child.model(doc)
 
 
+def nested_of(lay: LayerSpec) -> tuple[LayerSpec | None, int]:
+    """The nested model entry ``lay`` is or wraps (None: none), and how many
+    TimeDistributed wrap it (the only wrapper a model may stand in)."""
+    folds, sub = 0, lay
+    while sub.model is None and sub.inner is not None and sub.type == "TimeDistributed":
+        folds, sub = folds + 1, sub.inner
+    return (sub if sub.model is not None else None), folds
+
+
 def referenced_files(spec: ModelSpec) -> list[tuple[str, Path]]:
     """The model files and weights files that ``spec``'s nested ``file:`` models read."""
     out: list[tuple[str, Path]] = []

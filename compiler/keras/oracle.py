@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import TdcError
 from ..frontend.loader import LayerSpec, ModelSpec, split_ref
+from ..frontend.nested import nested_of
 from ..ops import get_op
 from .classes import layer_class, variable_path
 
@@ -72,10 +73,7 @@ def make_model(keras: Any, spec: LayerSpec, name: str | None, made: Made) -> Any
 
 def _made(keras: Any, lay: LayerSpec, made: Made) -> Any:
     layer = make_layer(keras, lay, lay.name, made)
-    sub: LayerSpec | None = lay
-    while sub is not None and sub.model is None:  # a wrapped model records its own layers
-        sub = sub.inner
-    if sub is None:
+    if nested_of(lay)[0] is None:  # a (wrapped) model records its own layers
         made.layers.append((made.prefix + lay.name, layer))
     return layer
 

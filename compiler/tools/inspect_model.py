@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..frontend.loader import LayerSpec, ModelSpec
+from ..frontend.loader import ModelSpec
+from ..frontend.nested import nested_of
 from ..ir.graph import shape_str
 from ..ir.lowering import Builder
 from ..ops import get_op
@@ -31,13 +32,6 @@ def _within(table: dict[str, int], path: str) -> int:
     return sum(v for k, v in table.items() if k == path or k.startswith(path + "/"))
 
 
-def _nested(lay: LayerSpec) -> ModelSpec | None:
-    sub: LayerSpec | None = lay
-    while sub is not None and sub.model is None:
-        sub = sub.inner
-    return None if sub is None else sub.model
-
-
 def _rows(
     b: Builder, spec: ModelSpec, params: dict[str, int], flops: dict[str, int], prefix: str
 ) -> Iterator[Row]:
@@ -47,9 +41,9 @@ def _rows(
         shape = shape_str(b.by_path[path][0].shape)
         total = sum(v for k, v in params.items() if k.startswith(path + "/"))
         yield indent + lay.name, lay.label, shape, total, _within(flops, path)
-        inner = _nested(lay)
-        if inner is not None:
-            yield from _rows(b, inner, params, flops, path + "/")
+        inner = nested_of(lay)[0]
+        if inner is not None and inner.model is not None:
+            yield from _rows(b, inner.model, params, flops, path + "/")
 
 
 def layer_table(spec: ModelSpec) -> str:

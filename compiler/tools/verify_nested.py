@@ -20,17 +20,9 @@ from ..api import compile_spec, with_outputs
 from ..frontend.arrays import write_npz
 from ..frontend.inputs import SEQUENTIAL_INPUT
 from ..frontend.loader import InputSpec, LayerSpec, ModelSpec
+from ..frontend.nested import nested_of
 from ..keras.oracle import keras_model, run_keras
 from .verify import errors, run_backend, seeded_inputs
-
-
-def nested_of(lay: LayerSpec) -> tuple[LayerSpec | None, int]:
-    """The nested model entry under ``lay`` (None: none) and how many TimeDistributed
-    wrap it."""
-    folds, sub = 0, lay
-    while sub.model is None and sub.inner is not None and sub.type == "TimeDistributed":
-        folds, sub = folds + 1, sub.inner
-    return (sub if sub.model is not None else None), folds
 
 
 def nested_path(
@@ -49,10 +41,7 @@ def nested_path(
     inner, folds = nested_of(lay)
     if inner is None:
         return name
-    refs = lay.inputs
-    arrays = run_keras(keras_model(spec, weights, refs), seeded_inputs(spec, batch, time))
-    for _ in range(folds):
-        arrays = [a.reshape(-1, *a.shape[2:]) for a in arrays]
+    arrays = feeds(spec, weights, lay, folds, seeded_inputs(spec, batch, time))
     return descend(inner, weights, f"{name}/", arrays, backend, tol) or name
 
 
@@ -91,11 +80,24 @@ def deeper(
     inner, folds = nested_of(lay)
     if inner is None:
         return path + lay.name
-    feeds = run_keras(keras_model(sub, weights, lay.inputs), arrays)
-    for _ in range(folds):
-        feeds = [a.reshape(-1, *a.shape[2:]) for a in feeds]
-    found = descend(inner, weights, f"{lay.name}/", feeds, backend, tol)
+    arrays = feeds(sub, weights, lay, folds, arrays)
+    found = descend(inner, weights, f"{lay.name}/", arrays, backend, tol)
     return path + (found or lay.name)
+
+
+def feeds(
+    spec: ModelSpec,
+    weights: dict[str, np.ndarray],
+    lay: LayerSpec,
+    folds: int,
+    xs: list[np.ndarray],
+) -> list[np.ndarray]:
+    """Keras's values at ``lay``'s inputs on ``xs``, batch and time merged once for each
+    TimeDistributed around the model it holds."""
+    arrays = run_keras(keras_model(spec, weights, lay.inputs), xs)
+    for _ in range(folds):
+        arrays = [a.reshape(-1, *a.shape[2:]) for a in arrays]
+    return arrays
 
 
 def standalone(
