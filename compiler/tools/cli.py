@@ -9,7 +9,7 @@ import click
 
 from .. import __version__
 from ..errors import TdcError, VerificationMismatch
-from .options import MAX_BYTES, OutputPath
+from .options import CALIBRATION, MAX_BYTES, PRECISION, OutputPath
 from .verify_cli import verify
 
 MODEL = click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
@@ -34,6 +34,7 @@ Examples:
   tdc compile examples/video_classifier.yaml --target onnx -o out/video.onnx
   tdc compile examples/video_classifier.yaml --target numpy -o out/video.py
   tdc compile examples/video_classifier.yaml --target onnx --streaming -o out/step.onnx
+  tdc compile examples/video_classifier.yaml --target onnx --precision int8 -o out/v8.onnx
   python out/video.py frames.npy probs.npy"""
 )
 @MODEL
@@ -58,11 +59,20 @@ Examples:
     "outputs plus state_out_<k>). numpy: refuse a model with no step form. "
     "Exit 2 naming the layer when the model is not causal in time.",
 )
-def compile(model: Path, target: str, output: Path, streaming: bool) -> None:  # noqa: A001
+@PRECISION
+@CALIBRATION
+def compile(  # noqa: A001
+    model: Path,
+    target: str,
+    output: Path,
+    streaming: bool,
+    precision: str,
+    calibration: Path | None,
+) -> None:
     """Compile MODEL to an ONNX model or a NumPy module."""
     from .commands import compile_to
 
-    compile_to(model, target, output, streaming=streaming)
+    compile_to(model, target, output, streaming, precision, calibration)
     _wrote(output, f" and {output.with_suffix('.npz')}" if target == "numpy" else "")
 
 
