@@ -164,7 +164,8 @@ def import_command(source: Path, output: Path) -> None:
 Examples:
   tdc bench examples/video_classifier.yaml
   tdc bench model.yaml --batch 32 --time 50 --repeats 50
-  tdc bench model.yaml --backend onnx,keras"""
+  tdc bench model.yaml --backend onnx,keras
+  tdc bench model.yaml --backend onnx --precision int8,float16,float32"""
 )
 @MODEL
 @MAX_BYTES
@@ -193,8 +194,22 @@ Examples:
     help="How keras-onnx is exported: Keras with TensorFlow (tf2onnx) or with JAX "
     "(jax2onnx); auto takes TensorFlow when it is installed.",
 )
+@click.option(
+    "--precision",
+    "precisions",
+    metavar="LIST",
+    help="Time the ONNX model in each of these precisions side by side (comma-separated: "
+    "int8, float16, float32; int8 calibrated on seeded inputs).",
+)
 def bench(
-    model: Path, batch: int, length: int, repeats: int, warmup: int, backend: str, keras_export: str
+    model: Path,
+    batch: int,
+    length: int,
+    repeats: int,
+    warmup: int,
+    backend: str,
+    keras_export: str,
+    precisions: str | None,
 ) -> None:
     """Latency and throughput of each backend against Keras (JAX, jitted), side by side.
 
@@ -204,9 +219,13 @@ def bench(
     """
     from .bench import bench as run_bench
     from .bench import format_results, parse_backends
+    from .bench_runners import parse_precisions
 
     chosen = parse_backends(backend)
-    results = run_bench(model, batch, length, repeats, warmup, chosen, keras_export=keras_export)
+    reduced = parse_precisions(precisions)
+    results = run_bench(
+        model, batch, length, repeats, warmup, chosen, keras_export=keras_export, precisions=reduced
+    )
     click.echo(format_results(results))
 
 
