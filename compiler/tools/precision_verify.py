@@ -169,17 +169,23 @@ def divergent_layer(
     th: Thresholds,
     probe_refs: Any,
 ) -> str | None:
-    """The first layer whose relative error passes ``th.mean_rel`` (on the reduced model
-    with every layer as an output, calibrated alike)."""
+    """The first layer whose relative error passes ``th.mean_rel`` and stays past it in
+    every later layer (on the reduced model with every layer as an output, calibrated
+    alike). A layer alone past it is passed over: int8 gives the output of a Conv the
+    range of the activation after it, so a layer before an activation seen on its own is
+    clipped, where the model never reads it unclipped."""
     from .verify import first_divergent_layer
 
-    def run(probe: Compiled, backend: str, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
-        return runner(probe, precision, calibration)(backend, xs)
+    past: list[bool] = []
+
+    def run(layers: Compiled, backend: str, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
+        return runner(layers, precision, calibration)(backend, xs)
 
     def differs(got: np.ndarray, ref: np.ndarray) -> bool:
-        return row("", "", 0, got, ref, None, th).mean_rel > th.mean_rel
+        past.append(row("", "", 0, got, ref, None, th).mean_rel > th.mean_rel)
+        return False  # every layer is measured; the jump is found below
 
-    return first_divergent_layer(
+    first_divergent_layer(
         compiled.spec,
         compiled.weights,
         r.backend,
@@ -191,6 +197,11 @@ def divergent_layer(
         run=run,
         differs=differs,
     )
+    names = [lay.name for lay in compiled.spec.layers]
+    for k in range(len(past)):
+        if all(past[k:]):
+            return names[k]
+    return None
 
 
 def format_rows(rows: list[PrecisionRow], timed: bool = True) -> str:
