@@ -101,12 +101,13 @@ def test_compile_is_byte_identical(tmp_path, precision):
     assert outs[0] == outs[1]
 
 
+@pytest.mark.parametrize("precision", ["int8", "float16"])
 @pytest.mark.parametrize("name", ["conv", "rnn"])
-def test_streaming_int8_runs_step_by_step(tmp_path, name):
+def test_streaming_reduced_runs_step_by_step(tmp_path, name, precision):
     path = write_model(tmp_path, MODELS[name], name)
     out = tmp_path / "step.onnx"
     code, _, err = tdc(
-        "compile", path, "--target", "onnx", "--streaming", "--precision", "int8", "-o", out
+        "compile", path, "--target", "onnx", "--streaming", "--precision", precision, "-o", out
     )
     assert code == 0, err
     compiled = compile_file(path)

@@ -109,3 +109,40 @@ def test_verify_threshold_flags_can_fail(tmp_path):
     path = write_model(tmp_path, MLP, "mlp")
     code, out, err = tdc("verify", path, "--precision", "int8", "--max-abs", "1e-9")
     assert code == 1 and "max abs <= 1e-09" in err
+
+
+def test_calibration_values_are_capped(tmp_path):
+    path = write_model(tmp_path, CONV, "conv")
+    cal = _good_calibration(tmp_path, (64, 5, 12, 12, 3))
+    err = _refused(
+        tmp_path,
+        path,
+        "--target",
+        "onnx",
+        "--precision",
+        "int8",
+        "--calibration",
+        cal,
+        "--max-bytes",
+        "3MiB",
+    )
+    assert "calibrating on 64 samples" in err
+
+
+def test_bench_precisions_side_by_side(tmp_path):
+    path = write_model(tmp_path, MLP, "mlp")
+    code, out, err = tdc(
+        "bench",
+        path,
+        "--backend",
+        "onnx",
+        "--precision",
+        "int8,float16,float32",
+        "--repeats",
+        "2",
+        "--warmup",
+        "0",
+    )
+    assert code == 0, err
+    for label in ("tdc-onnx-int8", "tdc-onnx-fp16", "tdc-onnx "):
+        assert label in out

@@ -12,7 +12,9 @@
 Recurrent layers themselves stay float32 in the whole-sequence model: tdc emits ONNX
 ``LSTM``/``GRU``/``RNN`` inside an ``If`` (the empty-sequence guard), which onnxruntime's
 quantizer does not reach, and GRU and RNN have no int8 kernel. Calibration runs in input
-order with one sample per batch, so the same model and data give the same bytes.
+order with one sample per batch, so the same model and data give the same bytes. The
+calibrator holds every value of every sample until it computes the ranges: that total is
+checked against the memory cap first.
 """
 
 from __future__ import annotations
@@ -75,12 +77,26 @@ def quantize(
             "inputs; pass data like the real inputs for accurate ranges"
         )
         xs = seeded_calibration(spec)
+    _check_size(spec, xs)
     feeds = _step_feeds(proto, step, xs) if step is not None else _feeds(proto, xs)
     return _static(proto, feeds)
 
 
 def _warn(text: str) -> None:
     print(f"tdc: warning: {text}", file=sys.stderr)
+
+
+def _check_size(spec: Any, xs: list[np.ndarray]) -> None:
+    """Refuse calibration whose recorded values (all samples, every value) pass the cap."""
+    from ..api import compile_spec
+    from ..limits import check_bytes, shape_bytes
+
+    graph = compile_spec(spec).graph
+    values = [*graph.inputs, *(v for node in graph.nodes for v in node.outputs)]
+    samples = xs[0].shape[0]
+    time = max((x.shape[1] for x in xs if x.ndim > 1), default=1)
+    total = sum(shape_bytes(v.shape, {"N": samples}, time) for v in values)
+    check_bytes(total, f"calibrating on {samples} samples (every value of each)")
 
 
 def _feeds(proto: onnx.ModelProto, xs: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
