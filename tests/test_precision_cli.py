@@ -146,3 +146,16 @@ def test_bench_precisions_side_by_side(tmp_path):
     assert code == 0, err
     for label in ("tdc-onnx-int8", "tdc-onnx-fp16", "tdc-onnx "):
         assert label in out
+
+
+def test_quantizer_failure_is_one_message(tmp_path, monkeypatch):
+    import onnxruntime.quantization as oq
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unsupported op")
+
+    monkeypatch.setattr(oq, "quantize_static", broken)
+    path = write_model(tmp_path, CONV, "conv")
+    cal = _good_calibration(tmp_path)
+    err = _refused(tmp_path, path, "--target", "onnx", "--precision", "int8", "--calibration", cal)
+    assert "quantization failed" in err and "unsupported op" in err

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from ..errors import TdcError
 from .calibration import batches, load_calibration, seeded_calibration
 
 #: ops that make a model recurrent (or hold subgraphs the quantizer does not enter).
@@ -176,6 +177,12 @@ def _through_files(proto: onnx.ModelProto, run: Any) -> onnx.ModelProto:
         logging.disable(logging.WARNING)  # its advice to pre-process, on the root logger
         try:
             run(str(src), str(dst))
+        except Exception as e:  # noqa: BLE001  (the quantizer's own failure, named)
+            why = " ".join(str(e).split())[:200] or type(e).__name__
+            raise TdcError(
+                f"onnxruntime's int8 quantization failed on this model: {why}",
+                accepted="--precision float16 or float32 for this model",
+            ) from None
         finally:
             logging.disable(logging.NOTSET)
         out = onnx.load(str(dst))
