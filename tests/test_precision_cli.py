@@ -36,6 +36,8 @@ def test_calibration_errors(tmp_path):
     assert "keys" in _refused(tmp_path, *base, tmp_path / "keys.npz")
     np.save(tmp_path / "obj.npy", np.array([object()]), allow_pickle=True)
     assert "objects" in _refused(tmp_path, *base, tmp_path / "obj.npy")
+    np.save(tmp_path / "bool.npy", np.ones((2, 5, 12, 12, 3), bool))
+    assert "dtype bool" in _refused(tmp_path, *base, tmp_path / "bool.npy")
     np.save(tmp_path / "nan.npy", np.full((2, 5, 12, 12, 3), np.nan, np.float32))
     assert "NaN" in _refused(tmp_path, *base, tmp_path / "nan.npy")
     assert "memory cap" in _refused(tmp_path, *base, wrong, "--max-bytes", "1000")
@@ -65,6 +67,10 @@ def test_option_errors(tmp_path):
     assert code == 2 and "repeated" in err
     code, _, err = tdc("verify", path, "--precision", "int8", "--backend", "numpy")
     assert code == 2 and "no int8" in err
+    code, _, err = tdc("verify", path, "--precision", "float16", "--streaming")
+    assert code == 2 and "--streaming" in err
+    code, _, err = tdc("verify", path, "--calibration", cal)
+    assert code == 2 and "only int8" in err
 
 
 def test_calibration_is_not_overwritten(tmp_path):
