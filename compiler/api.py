@@ -35,10 +35,11 @@ class Compiled:
             line = self.spec.layer_lines().get(e.layer or "")
             raise e.with_context(file=self.spec.file, line=line) from None
 
-    def numpy_source(self) -> tuple[str, dict[str, np.ndarray]]:
+    def numpy_source(self, precision: str = "float32") -> tuple[str, dict[str, np.ndarray]]:
         from .backends.numpy.codegen import to_numpy
 
-        return to_numpy(self.graph, Path(self.spec.file).name, self.step_or_reason())
+        name = Path(self.spec.file).name
+        return to_numpy(self.graph, name, self.step_or_reason(), precision)
 
     def step_onnx(self) -> Any:
         """The ONNX model of the step form (``state_in_<k>`` / ``state_out_<k>``)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time as _time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ LABELS = {
     "numpy": "tdc-numpy",
     "keras": "keras-jax",
     "keras-onnx": "keras-onnx",
+    "onnx-float16": "tdc-onnx-fp16",
+    "onnx-int8": "tdc-onnx-int8",
 }
 Progress = Callable[[str, float], None]  # (what is happening, fraction done of this model)
 
@@ -130,6 +132,7 @@ class Setup:
     xs: list[np.ndarray]
     ort_threads: int = 0  # onnxruntime intra-op threads (0: its default)
     keras_export: str = "auto"  # the route of Keras's ONNX export (keras_export.ROUTES)
+    reduced: dict[str, Any] = field(default_factory=dict)  # "onnx-int8" -> its ONNX model
 
 
 def _runners(
@@ -146,6 +149,8 @@ def _runners(
             s.model_path, s.compiled, s.xs, s.ort_threads, s.keras_export
         ),
     }
+    for name, proto in s.reduced.items():
+        makers[name] = lambda proto=proto: br.onnx_runner(proto, s.xs, s.ort_threads)
     out, missing = {}, {}
     for k, name in enumerate(backends):
         progress(f"preparing {LABELS[name]}", 0.3 * k / len(backends))
@@ -188,11 +193,14 @@ def bench(
     progress: Progress | None = None,
     ort_threads: int = 0,
     keras_export: str = "auto",
+    precisions: list[str] | None = None,
 ) -> list[Result]:
     """Compile ``model_path`` once and time each backend on the same seeded inputs.
 
     ``ort_threads``: onnxruntime's intra-op threads (0: its default, one per core).
     ``keras_export``: how ``keras-onnx`` is exported (``auto``, ``tensorflow``, ``jax``).
+    ``precisions``: the ONNX model in each (float32, float16, int8), one row each, in
+    place of the ``onnx`` row (int8 calibrated on seeded inputs).
     """
     from .commands import check_seeded_size
     from .verify import seeded_inputs
@@ -206,7 +214,8 @@ def bench(
     compiled, proto, source, compile_s = _compile(Path(model_path))
     check_seeded_size(compiled, batch, time)
     xs = seeded_inputs(compiled.spec, batch, time)
-    setup = Setup(Path(model_path), compiled, proto, source, xs, ort_threads, keras_export)
+    backends, reduced = br.with_precisions(backends, precisions, compiled, proto)
+    setup = Setup(Path(model_path), compiled, proto, source, xs, ort_threads, keras_export, reduced)
     runners, missing = _runners(setup, backends, progress)
     times = interleaved({n: f for n, (f, _) in runners.items()}, repeats, warmup, progress)
     progress("done", 1.0)
@@ -246,17 +255,17 @@ def _detail(backend: str, keras_export: str) -> str:
 def format_results(results: list[Result]) -> str:
     """The table ``tdc bench`` prints."""
     head = (
-        f"{'backend':<10} {'median ms':>10} {'p90 ms':>10} {'samples/s':>11} "
+        f"{'backend':<14} {'median ms':>10} {'p90 ms':>10} {'samples/s':>11} "
         f"{'GFLOP/s':>8} {'vs keras':>9} {'setup s':>8}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
         if r.note:
-            lines.append(f"{LABELS[r.backend]:<10} {r.note}")
+            lines.append(f"{LABELS[r.backend]:<14} {r.note}")
             continue
         ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
         lines.append(
-            f"{LABELS[r.backend]:<10} {r.median_ms:>10.3f} {r.p90_ms:>10.3f} "
+            f"{LABELS[r.backend]:<14} {r.median_ms:>10.3f} {r.p90_ms:>10.3f} "
             f"{r.samples_per_s:>11.1f} {r.gflops_per_s:>8.2f} {ratio:>9} {r.setup_s:>8.2f}"
         )
     if results:

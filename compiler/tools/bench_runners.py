@@ -71,3 +71,37 @@ def keras_onnx_runner(
     except Exception as e:  # the exported model does not run on onnxruntime
         raise Unavailable(f"n/a (onnxruntime rejects the export: {str(e)[-80:]})") from e
     return call
+
+
+def with_precisions(
+    backends: list[str], precisions: list[str] | None, compiled: Any, proto: Any
+) -> tuple[list[str], dict[str, Any]]:
+    """The backends with ``onnx`` replaced by one row per precision (``onnx`` for float32,
+    ``onnx-int8``, ``onnx-float16``), and the reduced ONNX models by row name."""
+    if not precisions:
+        return backends, {}
+    from ..precision import reduce
+
+    rows = ["onnx" if p == "float32" else f"onnx-{p}" for p in precisions]
+    at = backends.index("onnx") if "onnx" in backends else 0
+    out = [b for b in backends if b != "onnx"]
+    out[at:at] = rows
+    reduced = {
+        row: reduce(proto, compiled.spec, p)
+        for row, p in zip(rows, precisions, strict=True)
+        if p != "float32"
+    }
+    return out, reduced
+
+
+def parse_precisions(text: str | None) -> list[str] | None:
+    """``int8,float16,float32`` -> a list (None: float32 only); TdcError on anything else."""
+    from ..errors import TdcError
+    from ..precision import PRECISIONS
+
+    if text is None:
+        return None
+    chosen = [p.strip() for p in text.split(",") if p.strip()]
+    if not chosen or len(set(chosen)) != len(chosen) or set(chosen) - set(PRECISIONS):
+        raise TdcError(f"--precision {text}: unknown or repeated", accepted=",".join(PRECISIONS))
+    return chosen

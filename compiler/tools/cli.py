@@ -9,7 +9,7 @@ import click
 
 from .. import __version__
 from ..errors import TdcError, VerificationMismatch
-from .options import MAX_BYTES, OutputPath
+from .options import CALIBRATION, MAX_BYTES, PRECISION, OutputPath
 from .verify_cli import verify
 
 MODEL = click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
@@ -34,6 +34,7 @@ Examples:
   tdc compile examples/video_classifier.yaml --target onnx -o out/video.onnx
   tdc compile examples/video_classifier.yaml --target numpy -o out/video.py
   tdc compile examples/video_classifier.yaml --target onnx --streaming -o out/step.onnx
+  tdc compile examples/video_classifier.yaml --target onnx --precision int8 -o out/v8.onnx
   python out/video.py frames.npy probs.npy"""
 )
 @MODEL
@@ -58,11 +59,20 @@ Examples:
     "outputs plus state_out_<k>). numpy: refuse a model with no step form. "
     "Exit 2 naming the layer when the model is not causal in time.",
 )
-def compile(model: Path, target: str, output: Path, streaming: bool) -> None:  # noqa: A001
+@PRECISION
+@CALIBRATION
+def compile(  # noqa: A001
+    model: Path,
+    target: str,
+    output: Path,
+    streaming: bool,
+    precision: str,
+    calibration: Path | None,
+) -> None:
     """Compile MODEL to an ONNX model or a NumPy module."""
     from .commands import compile_to
 
-    compile_to(model, target, output, streaming=streaming)
+    compile_to(model, target, output, streaming, precision, calibration)
     _wrote(output, f" and {output.with_suffix('.npz')}" if target == "numpy" else "")
 
 
@@ -154,7 +164,8 @@ def import_command(source: Path, output: Path) -> None:
 Examples:
   tdc bench examples/video_classifier.yaml
   tdc bench model.yaml --batch 32 --time 50 --repeats 50
-  tdc bench model.yaml --backend onnx,keras"""
+  tdc bench model.yaml --backend onnx,keras
+  tdc bench model.yaml --backend onnx --precision int8,float16,float32"""
 )
 @MODEL
 @MAX_BYTES
@@ -183,8 +194,22 @@ Examples:
     help="How keras-onnx is exported: Keras with TensorFlow (tf2onnx) or with JAX "
     "(jax2onnx); auto takes TensorFlow when it is installed.",
 )
+@click.option(
+    "--precision",
+    "precisions",
+    metavar="LIST",
+    help="Time the ONNX model in each of these precisions side by side (comma-separated: "
+    "int8, float16, float32; int8 calibrated on seeded inputs).",
+)
 def bench(
-    model: Path, batch: int, length: int, repeats: int, warmup: int, backend: str, keras_export: str
+    model: Path,
+    batch: int,
+    length: int,
+    repeats: int,
+    warmup: int,
+    backend: str,
+    keras_export: str,
+    precisions: str | None,
 ) -> None:
     """Latency and throughput of each backend against Keras (JAX, jitted), side by side.
 
@@ -194,9 +219,13 @@ def bench(
     """
     from .bench import bench as run_bench
     from .bench import format_results, parse_backends
+    from .bench_runners import parse_precisions
 
     chosen = parse_backends(backend)
-    results = run_bench(model, batch, length, repeats, warmup, chosen, keras_export=keras_export)
+    reduced = parse_precisions(precisions)
+    results = run_bench(
+        model, batch, length, repeats, warmup, chosen, keras_export=keras_export, precisions=reduced
+    )
     click.echo(format_results(results))
 
 

@@ -59,22 +59,37 @@ def _outputs(target: str, output: Path) -> list[Path]:
     return [output, data_path(output)]
 
 
-def compile_to(model: Path, target: str, output: Path, streaming: bool = False) -> None:
+def compile_to(
+    model: Path,
+    target: str,
+    output: Path,
+    streaming: bool = False,
+    precision: str = "float32",
+    calibration: Path | None = None,
+) -> None:
+    from ..precision import check_options
+
     check_suffix(output, target)
+    check_options(target, precision, calibration)
     spec = load_model(model)
-    refuse_overwrite(_outputs(target, output), model_inputs(spec))
+    extra = [("the calibration file", calibration)] if calibration else []
+    refuse_overwrite(_outputs(target, output), model_inputs(spec) + extra)
     compiled = compile_spec(spec)
     if streaming:
         compiled.step()  # refuses (exit 2, naming the layer) a model with no step form
     if target == "onnx":
         from ..backends.onnx.save import write_onnx
+        from ..precision import reduce
 
+        proto = compiled.step_onnx() if streaming else compiled.onnx()
+        step = compiled.step() if streaming else None
+        proto = reduce(proto, spec, precision, calibration, step)
         # checked, then written whole (external data beside it past protobuf's 2 GiB)
-        write_onnx(compiled.step_onnx() if streaming else compiled.onnx(), output)
+        write_onnx(proto, output)
         return
     from ..frontend.arrays import write_npz
 
-    text, weights = compiled.numpy_source()
+    text, weights = compiled.numpy_source(precision)
     write_atomic(
         [
             (output.with_suffix(".npz"), lambda p: write_npz(p, weights)),

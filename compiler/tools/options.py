@@ -49,3 +49,22 @@ MAX_BYTES = click.option(
     help="Memory cap for the arrays tdc may hold (weights, inputs, the largest value), "
     "checked before anything is allocated. Default 2GiB (or TDC_MAX_BYTES).",
 )
+
+
+PRECISION = click.option(
+    "--precision",
+    type=click.Choice(["float32", "float16", "int8"]),
+    default="float32",
+    show_default=True,
+    help="float16: weights stored as float16 (onnx: float16 where onnxruntime's CPU kernels "
+    "allow, float32 elsewhere; numpy: computed in float32). int8 (onnx): onnxruntime "
+    "quantization, static on calibration data or dynamic for recurrent models. Inputs and "
+    "outputs stay float32.",
+)
+CALIBRATION = click.option(
+    "--calibration",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="int8: calibration inputs, DATA.npz keyed by input name or DATA.npy for a "
+    "one-input model, shaped (samples, ...) like the model's inputs. Default: seeded "
+    "standard-normal inputs (with a warning).",
+)

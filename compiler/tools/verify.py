@@ -165,11 +165,15 @@ def first_divergent_layer(
     atol: float,
     rtol: float,
     keras_layers: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None,
+    run: Callable[[Compiled, str, list[np.ndarray]], dict[str, np.ndarray]] | None = None,
+    differs: Callable[[np.ndarray, np.ndarray], bool] | None = None,
 ) -> str | None:
     """Compile with every layer as an output and return the first layer that differs.
 
     ``keras_layers``: Keras's outputs of every layer on the seeded inputs (default: the
-    model file rebuilt in Keras with every layer as an output).
+    model file rebuilt in Keras with every layer as an output). ``run``: the backend's
+    outputs of the probe (default: ``run_backend``); ``differs``: whether a layer's output
+    differs (default: outside ``atol`` / ``rtol``).
     """
     names = [lay.name for lay in spec.layers]
     probe = compile_spec(with_outputs(spec, names))
@@ -178,9 +182,10 @@ def first_divergent_layer(
         refs = keras_layers(xs)
     else:
         refs = run_keras(keras_model(probe.spec, weights, names), xs)
-    got = run_backend(probe, backend, xs)
+    got = (run or run_backend)(probe, backend, xs)
+    differs = differs or (lambda g, r: not errors(g, r, atol, rtol)[2])
     for name, ref in zip(names, refs, strict=True):
-        if not errors(got[name], ref, atol, rtol)[2]:
+        if differs(got[name], ref):
             return name
     return None
 

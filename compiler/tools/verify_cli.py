@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ..errors import TdcError, VerificationMismatch
-from .options import MAX_BYTES
+from .options import CALIBRATION, MAX_BYTES, PRECISION
 
 
 @click.command(
@@ -25,17 +25,20 @@ Examples:
   tdc verify model.yaml --backend numpy --batch 4 --time 3 --time 17
   tdc verify model.yaml --atol 1e-5 --rtol 1e-4
   tdc verify model.yaml --keras saved/model.keras
-  tdc verify model.yaml --streaming --time 12"""
+  tdc verify model.yaml --streaming --time 12
+  tdc verify model.yaml --precision int8 --calibration data.npz --top1 99"""
 )
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @MAX_BYTES
 @click.option(
     "--backend",
-    default="onnx,numpy",
-    show_default=True,
-    help="Comma-separated backends to check: onnx, numpy.",
+    help="Comma-separated backends to check: onnx, numpy. Default: onnx,numpy (int8: onnx).",
 )
-@click.option("--batch", type=click.IntRange(1, 4096), default=2, show_default=True)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 4096),
+    help="Samples per seeded run. Default: 2 (with --precision int8|float16: 16).",
+)
 @click.option(
     "--time",
     "times",
@@ -63,16 +66,41 @@ Examples:
     help="Run the step form frame by frame and compare every step with Keras on the "
     "whole sequence (outputs with a time axis) or on the prefix so far (without).",
 )
+@PRECISION
+@CALIBRATION
+@click.option(
+    "--top1",
+    type=click.FloatRange(0, 100),
+    help="--precision: least top-1 "
+    "agreement in percent on softmax/sigmoid outputs (default int8 90, float16 99).",
+)
+@click.option(
+    "--mean-rel",
+    type=click.FloatRange(0),
+    help="--precision: largest mean abs "
+    "error / mean |Keras output| (default int8 0.1, float16 0.01).",
+)
+@click.option(
+    "--max-abs",
+    type=click.FloatRange(0),
+    help="--precision: largest max abs error "
+    "on every output (default: int8 0.1, float16 0.01 on softmax/sigmoid outputs).",
+)
 def verify(
     model: Path,
-    backend: str,
-    batch: int,
+    backend: str | None,
+    batch: int | None,
     times: tuple[str, ...],
     atol: float,
     rtol: float,
     keras_path: Path | None,
     rebuild: bool,
     streaming: bool,
+    precision: str,
+    calibration: Path | None,
+    top1: float | None,
+    mean_rel: float | None,
+    max_abs: float | None,
 ) -> None:
     """Check every backend against Keras on the same weights and seeded inputs.
 
@@ -80,9 +108,68 @@ def verify(
     output. Where one misses, the same Keras model runs in float64: a backend no farther
     from float64 than Keras float32 is (x1.5) passes, with a note. Otherwise names the
     first layer whose output diverges and exits with status 1.
+
+    With --precision int8|float16: the reduced model against Keras float32, per output max
+    and mean abs error and top-1 agreement; exit 1 below the thresholds.
     """
+    if precision != "float32" or calibration is not None:
+        _reduced(
+            model,
+            backend,
+            batch,
+            times,
+            precision,
+            calibration,
+            streaming,
+            (top1, mean_rel, max_abs),
+            keras_path,
+            rebuild,
+        )
+        return
     verify_model(
-        model, backend, batch, lengths(times) or [7], atol, rtol, streaming, keras_path, rebuild
+        model,
+        backend or "onnx,numpy",
+        batch or 2,
+        lengths(times) or [7],
+        atol,
+        rtol,
+        streaming,
+        keras_path,
+        rebuild,
+    )
+
+
+def _reduced(
+    model: Path,
+    backend: str | None,
+    batch: int | None,
+    times: tuple[str, ...],
+    precision: str,
+    calibration: Path | None,
+    streaming: bool,
+    limits: tuple,
+    keras_path: Path | None,
+    rebuild: bool,
+) -> None:
+    from .precision_verify import Thresholds, verify_reduced
+
+    if streaming:
+        raise TdcError("--streaming with --precision", accepted="--precision without --streaming")
+    th = Thresholds.defaults(precision)
+    for name, value in zip(("top1", "mean_rel", "max_abs"), limits, strict=True):
+        if value is not None:
+            setattr(th, name, value)
+    chosen = _backends(backend, 0.0, 0.0) if backend else None
+    verify_reduced(
+        model,
+        precision,
+        calibration,
+        chosen,
+        batch or 16,
+        lengths(times) or [7],
+        th,
+        keras_path,
+        rebuild,
     )
 
 

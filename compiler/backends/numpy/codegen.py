@@ -133,11 +133,14 @@ def _state_text(state: Any) -> tuple[str, str]:
     return code_text(state.layer), code_text(state.what)
 
 
-def to_numpy(graph: Graph, source: str, step: Any = None) -> tuple[str, dict[str, np.ndarray]]:
+def to_numpy(
+    graph: Graph, source: str, step: Any = None, precision: str = "float32"
+) -> tuple[str, dict[str, np.ndarray]]:
     """The module's text and its weights (to be saved beside it as ``.npz``).
 
     ``step`` is the model's ``StepGraph`` (the module gets ``init_state`` and ``step``) or
-    the reason it has none (they raise it).
+    the reason it has none (they raise it). ``precision`` float16: the weights are
+    returned as float16 (the module casts them back to float32 when it loads).
     """
     m = Module(_env(), _function)
     functions, calls = m.render(graph)  # every function is named before any value
@@ -154,10 +157,17 @@ def to_numpy(graph: Graph, source: str, step: Any = None) -> tuple[str, dict[str
         calls=calls,
         init=m.init,
         id_limits=[(code_text(k), n) for k, n in id_limits(graph).items()],
+        precision=precision,
         **_io(graph, values),
         **stream,
     )
+    if precision == "float16":
+        return fit(text), {k: _half(v) for k, v in m.arrays.items()}
     return fit(text), m.arrays
+
+
+def _half(arr: np.ndarray) -> np.ndarray:
+    return arr.astype(np.float16) if arr.dtype == np.float32 else arr
 
 
 def _spec(v: Value) -> str:
