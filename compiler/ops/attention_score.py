@@ -115,6 +115,7 @@ class ScoreAttentionOp(OpDef):
 
     stream = "time"
     stream_why = "attends across time steps (only use_causal_mask: true streams)"
+    kv_cache = True
 
     def cache_step(self, node: Node) -> dict[str, Any]:
         """The attrs of one step over the key/value cache (streaming), or StepRefused."""

@@ -152,7 +152,7 @@ class _Stepper:
         ins = [self.map[id(v)] for v in node.inputs]
         op = get_op(node.op)
         rule = op.stream
-        if hasattr(op, "cache_step") and TIMED in kinds:
+        if op.kv_cache and TIMED in kinds:
             self._cached(node, kinds, ins)
         elif rule == "fold" and kinds[0] == TIMED:
             self._bind(node.output, ins[0], FOLDED)
