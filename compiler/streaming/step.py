@@ -62,6 +62,12 @@ class State:
         """Its shape per sample (batch axis left out; a cache: its first step)."""
         return (*self.spatial, self.units)
 
+    @property
+    def per_sample(self) -> tuple[int | None, ...]:
+        """Its shape per sample as the NumPy module's ``STATES`` gives it: a key/value
+        cache's steps so far as None."""
+        return (None, self.units) if self.cache else self.shape
+
     def zeros(self, batch: int) -> np.ndarray:
         """The state before the first step (an empty key/value cache)."""
         shape = (batch, 0, self.units) if self.cache else (batch, *self.shape)
