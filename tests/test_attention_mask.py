@@ -89,11 +89,12 @@ def test_attention_mask_import(tmp_path):
     y, s = L.MultiHeadAttention(2, 3, name="mha")(
         q, v, attention_mask=m, return_attention_scores=True, use_causal_mask=True
     )
-    model = keras.Model([q, v, m], [L.Dense(3, name="head")(y), s])
+    a, w = L.Attention(name="att")([y, q], return_attention_scores=True)
+    model = keras.Model([q, v, m], [L.Dense(3, name="head")(y), s, a, w])
     perturb(model)
     import_and_compare(tmp_path, model, arrays())
     text = (tmp_path / "out" / "model.yaml").read_text()
-    assert "attention_mask: true" in text and "return_attention_scores: true" in text
+    assert "attention_mask: true" in text and text.count("return_attention_scores: true") == 2
 
 
 @pytest.mark.parametrize(
@@ -133,3 +134,32 @@ def test_dropout_zeroes_rows_that_see_no_key(tmp_path):
     ids[0, 3:] = 0
     ids[2, :] = 0
     check_inputs(tmp_path, doc, [ids])
+
+
+def test_streaming_refuses_an_attention_mask(tmp_path):
+    m = {
+        "inputs": {"x": {"shape": [None, 4]}, "m": {"shape": [None, None]}},
+        "layers": [mha(inputs=["x", "m"], attention_mask=True, use_causal_mask=True)],
+    }
+    code, _, err = tdc("compile", write_model(tmp_path, m), "--target", "onnx", "--streaming",
+                       "-o", tmp_path / "s.onnx")  # fmt: skip
+    assert code == 2 and "mha" in err and "attention_mask over the whole sequence" in err, err
+
+
+@pytest.mark.parametrize("typ", ["Attention", "AdditiveAttention"])
+def test_score_attention_returns_scores(tmp_path, typ):
+    """Attention and AdditiveAttention's return_attention_scores: the softmax weights,
+    with a masked value and the causal mask."""
+    doc = {
+        "inputs": {"ids": {"shape": [5], "dtype": "int32"}, "q": {"shape": [5, 6]}},
+        "layers": [
+            {"name": "emb", "type": "Embedding", "input_dim": 10, "output_dim": 6,
+             "mask_zero": True, "inputs": "ids"},
+            {"name": "att", "type": typ, "inputs": ["q", "emb"], "use_causal_mask": True,
+             "return_attention_scores": True},
+        ],
+        "outputs": ["att", "att:1"],
+    }  # fmt: skip
+    ids = np.random.default_rng(0).integers(1, 10, (3, 5)).astype(np.int32)
+    ids[0, 3:] = 0
+    check_inputs(tmp_path, doc, [ids, normal(3, 5, 6)])

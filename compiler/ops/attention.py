@@ -202,6 +202,8 @@ class MhaOp(OpDef):
             raise StepRefused(self.stream_why)
         if a.get("scores"):
             raise StepRefused("returns attention scores, which grow with the steps so far")
+        if "a" in a["masks"]:
+            raise StepRefused("takes an attention_mask over the whole sequence")
         if a["masks"]:
             raise StepRefused(
                 "on a masked input attends to later steps from fully masked rows (Keras's "
