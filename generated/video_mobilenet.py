@@ -24,10 +24,11 @@ OUTPUTS = ("probs",)
 STEP_INPUTS = {
     "frames": ((None, 64, 64, 3), np.float32),
 }
-# carried state: key -> (units, recurrent layer, which state); zeros before the first step
+# carried state: key -> (shape per sample, layer, which state); zeros before the first
+# step, a None axis (the steps so far of an attention layer's key/value cache) empty
 STATES = {
-    "state_0": (32, "lstm", "h"),
-    "state_1": (32, "lstm", "c"),
+    "state_0": ((32,), "lstm", "h"),
+    "state_1": ((32,), "lstm", "c"),
 }
 
 
@@ -1804,8 +1805,8 @@ def _states(state, batch):
         if key not in state:
             raise StateError(f"state: missing key {key!r}; expected keys {list(STATES)}")
     out = {}
-    for key, (units, _, _) in STATES.items():
-        out[key] = _array(f"state {key!r}", state[key], (batch, units), np.float32)
+    for key, (shape, _, _) in STATES.items():
+        out[key] = _array(f"state {key!r}", state[key], (batch, *shape), np.float32)
     return out
 
 
@@ -2130,8 +2131,12 @@ class Model:
         return {n: _check(n, bound[n]) for n in names}
 
     def init_state(self, batch):
-        """The state before the first step: zeros, (batch, units) per entry of ``STATES``."""
-        return {key: np.zeros((batch, units), np.float32) for key, (units, _, _) in STATES.items()}
+        """The state before the first step: zeros of (batch, *shape) per entry of
+        ``STATES``, a None axis (a key/value cache's steps so far) of length 0."""
+        return {
+            key: np.zeros((batch, *(0 if d is None else d for d in shape)), np.float32)
+            for key, (shape, _, _) in STATES.items()
+        }
 
     def step(self, x, state):
         """One time step: ``x`` is one step of each input (time axis removed; several inputs

@@ -129,3 +129,32 @@ def test_masked_causal_attention_is_refused(tmp_path):
         "compile", path, "--target", "onnx", "--streaming", "-o", tmp_path / "s.onnx"
     )
     assert code == 2 and "layer 'culprit'" in err and "masked" in err, err
+
+
+def convlstm_then_attention():
+    """ConvLSTM1D (a (batch, width, filters) state) under causal self-attention (caches)."""
+    return model(
+        [None, 6, 2],
+        {"type": "ConvLSTM1D", "filters": 3, "kernel_size": 3, "padding": "same",
+         "return_sequences": True},
+        td({"type": "Flatten"}),
+        mha(),
+        td({"type": "Dense", "units": 2}),
+    )  # fmt: skip
+
+
+def test_convlstm_and_causal_attention_stream_together(tmp_path):
+    """Each carried state has its own shape: the ConvLSTM's (6, 3) per sample beside the
+    caches' (None, 6), in the module's STATES, init_state and the ONNX step model."""
+    run(tmp_path, convlstm_then_attention(), time=4)
+    compiled = compile_with_random_weights(tmp_path, convlstm_then_attention())
+    text, weights = compiled.numpy_source()
+    assert '"state_0": ((6, 3), "conv_lstm1d", "h")' in text
+    assert '"state_3": ((None, 6), "multi_head_attention", "values")' in text
+    mod = load_module(text, weights)
+    state = mod.init_state(2)
+    assert [v.shape for v in state.values()] == [(2, 6, 3), (2, 6, 3), (2, 0, 6), (2, 0, 6)]
+    feeds = compiled.step().zero_feeds(2)
+    assert [feeds[f"state_in_{k}"].shape for k in range(4)] == [
+        (2, 6, 3), (2, 6, 3), (2, 0, 6), (2, 0, 6),
+    ]  # fmt: skip

@@ -67,6 +67,20 @@ def test_ir_op_declares_its_stream_rule(name):
     assert (op.stream == "recurrent") == (op.n_states > 0), f"{name}: stream vs n_states"
     if op.stream_why != OpDef.stream_why:
         assert op.stream == "time", f"{name}: a refusal text on an op that is not refused"
+    caches = [type(op).cache_step is not OpDef.cache_step]
+    caches.append(type(op).cache_units is not OpDef.cache_units)
+    assert caches == [op.kv_cache] * 2, f"{name}: kv_cache, cache_step and cache_units go together"
+
+
+@pytest.mark.parametrize("name", layer_types())
+def test_layer_declares_its_keras_call_arguments(name):
+    """The oracle and ``tdc import`` pass call arguments only as the layer declares them."""
+    op = get_op(name)
+    for key in (*op.call_params, *([op.tensor_call_param] if op.tensor_call_param else [])):
+        assert key in (op.params or {}), f"{name}: call argument {key} is no layer key"
+        assert op.params[key].default in (False, None), f"{name}: {key} on by default"
+    if op.positional_call or op.tensor_call_param:
+        assert op.multi_input, f"{name} takes its inputs as arguments but one input only"
 
 
 @pytest.mark.parametrize("name", recurrent_layers())

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from ..errors import did_you_mean, listing, short
+from ..ir.registry import get_op
 
 if TYPE_CHECKING:
     from ..ir.registry import OpDef
@@ -214,10 +215,11 @@ def check_dtypes(err: Err, inputs: list[InputSpec], layers: list[LayerSpec]) -> 
     int_inputs = {i.name for i in inputs if i.dtype != "float32"}
     limits: dict[str, int] = {}
     for lay in layers:
-        ids = [r for r in lay.inputs if split_ref(r)[0] in int_inputs]
+        inner = _innermost(lay)
+        free = 0 if inner.model is not None else get_op(inner.type).dtype_free_inputs(inner.attrs)
+        ids = [r for r in lay.inputs[: len(lay.inputs) - free] if split_ref(r)[0] in int_inputs]
         if not ids:
             continue
-        inner = _innermost(lay)
         if inner.model is not None:  # a nested model checks its own inputs' dtypes
             continue
         if lay.type.startswith("ops."):  # a Keras operation takes integers (keras_base.py)

@@ -136,6 +136,19 @@ class OpDef:
     #: ``params`` as well may be keyword arguments instead). None: a layer.
     operands: ClassVar[tuple[str, ...] | None] = None
 
+    # -- traits: how Keras calls the layer (the Keras oracle, ``tdc import``) -----------
+    #: Keras call arguments the model file writes as layer keys (``use_causal_mask:
+    #: true``): the oracle passes them to the call, not the constructor; ``tdc import``
+    #: writes them from a saved call.
+    call_params: ClassVar[tuple[str, ...]] = ()
+    #: Keras takes the inputs as positional arguments (``mha(query, value, key)``), not as
+    #: one list.
+    positional_call: ClassVar[bool] = False
+    #: A Keras call argument that takes a tensor (MultiHeadAttention's ``attention_mask``):
+    #: the layer key of that name set true makes the last ``inputs:`` entry that argument,
+    #: of any dtype (Keras casts it). None: no such argument.
+    tensor_call_param: ClassVar[str | None] = None
+
     # -- traits: what the passes may do with the op (declared here, once) -------------
     #: Acts on the last axis alone, so it gives the same on (N, T, *S) as on (N*T, *S):
     #: ``sink_fold`` may move a fold below it (see ``sinks_fold``).
@@ -159,6 +172,10 @@ class OpDef:
     stream: ClassVar[str | None] = None
     #: Why a "time" op has no step form; the refusal reads "<layer> <stream_why>, so ...".
     stream_why: ClassVar[str] = "works along the time axis"
+    #: Causal attention: on a timed input the step attends over carried key/value caches
+    #: (``cache_step`` gives the step's attrs, ``cache_units`` the caches); otherwise the
+    #: op's ``stream`` rule applies.
+    kv_cache: ClassVar[bool] = False
 
     # -- layer role ----------------------------------------------------------------
     def check_attrs(self, attrs: dict[str, Any]) -> None:
@@ -194,6 +211,21 @@ class OpDef:
         """The attrs of ``node`` on one step of its rank-``rank`` timed inputs (rank - 1),
         for ``stream == "custom"``; raise ``StepRefused`` when the op mixes steps."""
         raise NotImplementedError(f"{self.name} declares no step_attrs")
+
+    def cache_step(self, node: Node) -> dict[str, Any]:
+        """For ``kv_cache``: the attrs of one step over the key/value caches (the op takes
+        the caches as its last two inputs and returns them grown by the step as its
+        last two outputs); raise ``StepRefused`` when this node cannot stream."""
+        raise NotImplementedError(f"{self.name} declares no cache_step")
+
+    def cache_units(self, node: Node) -> list[tuple[str, int]]:
+        """For ``kv_cache``: the carried caches, (what, units) each: (batch, steps so far,
+        units), empty before the first step."""
+        raise NotImplementedError(f"{self.name} declares no cache_units")
+
+    def dtype_free_inputs(self, attrs: dict[str, Any]) -> int:
+        """How many trailing inputs may hold any dtype (a ``tensor_call_param`` given)."""
+        return int(bool(self.tensor_call_param and attrs.get(self.tensor_call_param)))
 
     def flops(self, node: Node) -> int:
         """Floating-point operations for batch 1 and every symbolic dim set to 1."""

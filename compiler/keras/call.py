@@ -65,19 +65,28 @@ def read_call(keras: Any, op: Any, node: Any, implicit_mask: Any) -> Call:
     first, args = _bind(op, node)
     call = Call()
     layer = get_op(typ) if typ in layer_types() else None
-    if getattr(layer, "positional_call", False):  # mha(query, value, key): all inputs
+    if layer is not None and layer.positional_call:  # mha(query, value, key): all inputs
         more = [args.pop(k, None) for k in ("value", "key")]
         first = [first, *(t for t in more if t is not None)]
-    for key in getattr(layer, "call_params", ()):  # use_causal_mask=True: a layer key
+    for key in layer.call_params if layer else ():  # use_causal_mask=True: a layer key
         value = args.pop(key, None)
         if value is True:
             call.keys[key] = value
         elif value not in (None, False):
             call.problems.append(f"called with {key}={value!r} (accepted: true or false)")
+    tensor_key = layer.tensor_call_param if layer is not None else None
+    given = args.pop(tensor_key, None) if tensor_key else None
     flat = keras.tree.flatten(first)
     call.inputs = [t for t in flat if _is_tensor(t)]
     if len(call.inputs) != len(flat):
         call.problems.append("called with non-tensor arguments")
+    if given is not None and _is_tensor(given):  # attention_mask=m: the last input
+        call.inputs.append(given)
+        call.keys[str(tensor_key)] = True
+    elif given is not None:
+        call.problems.append(
+            f"called with a constant {tensor_key} (accepted: a layer output or a model input)"
+        )
     states = args.pop("initial_state", None)
     mask = args.pop("mask", None)
     args.pop("training", None)

@@ -30,7 +30,8 @@ def make_layer(keras: Any, spec: LayerSpec, name: str | None, made: Made | None 
     if spec.model is not None:
         return make_model(keras, spec, name, made)
     args = dict(spec.args)
-    for key in getattr(get_op(spec.type), "call_params", ()):  # call arguments
+    op = get_op(spec.type)
+    for key in (*op.call_params, op.tensor_call_param):  # call arguments
         args.pop(key, None)
     if spec.inner is not None:
         args["layer"] = make_layer(keras, spec.inner, None, made)
@@ -137,13 +138,17 @@ def call_layer(layer: Any, spec: LayerSpec, ins: list[Any]) -> list[Any]:
     An RNN given several inputs takes the first as the sequence and the rest as
     ``initial_state``; merge layers take the list; MultiHeadAttention takes its inputs as
     positional arguments. An op's ``call_params`` (layer keys of the model file that are
-    Keras call arguments, like ``use_causal_mask``) are passed to the call.
+    Keras call arguments, like ``use_causal_mask``) are passed to the call, and its
+    ``tensor_call_param`` (``attention_mask``), when set, is the last input.
     """
     op = get_op(spec.type)
-    kwargs = {k: spec.args[k] for k in getattr(op, "call_params", ()) if k in spec.args}
+    kwargs = {k: spec.args[k] for k in op.call_params if k in spec.args}
+    if op.dtype_free_inputs(spec.attrs):  # attention_mask: the last input
+        ins = list(ins)
+        kwargs[str(op.tensor_call_param)] = ins.pop()
     if op.n_states > 0 and len(ins) > 1:
         out = layer(ins[0], initial_state=ins[1:])
-    elif getattr(op, "positional_call", False):  # mha(query, value, key)
+    elif op.positional_call:  # mha(query, value, key)
         out = layer(*ins, **kwargs) if len(ins) > 1 else layer(ins[0], ins[0], **kwargs)
     else:
         out = layer(ins if len(ins) > 1 else ins[0], **kwargs)

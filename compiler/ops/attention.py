@@ -11,10 +11,14 @@ query's mask.
 
 IR op here: ``mha`` (inputs query, key, value, then the masks named by attr ``masks``,
 then, in the step form, the key and value caches; attrs ``heads``, ``key_dim``,
-``value_dim``, ``causal``, ``cache``). Weights ``wq, bq, wk, bk, wv, bv, wo, bo`` are
+``value_dim``, ``causal``, ``cache``, ``scores``). Weights ``wq, bq, wk, bk, wv, bv, wo, bo`` are
 Keras's ``query/kernel`` ... ``attention_output/bias`` (weights file keys
-``<layer>/query/kernel``). Both backends fold 1/sqrt(key_dim) into the query projection
-and, when query, key and value are one value, project them with one fused matmul.
+``<layer>/query/kernel``). Call arguments: ``return_attention_scores: true`` gives a second
+output ``<layer>:1``, the scores (batch, heads, Tq, Tv); ``attention_mask: true`` makes the
+last ``inputs:`` entry Keras's ``attention_mask`` (batch, Tq, Tv), any dtype (mask kind
+"a"), ANDed with the Keras masks and the causal mask. Both backends fold 1/sqrt(key_dim)
+into the query projection and, when query, key and value are one value, project them with
+one fused matmul.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from ..frontend.params import (
 from ..ir.graph import Node, Shape, shape_str
 from ..ir.registry import OpDef, StepRefused, WeightSpec, register
 from .attention_onnx import mha_onnx
+from .attention_params import axes, none_only, only_false, output_shape
 from .core import ones
 
 if TYPE_CHECKING:
@@ -45,46 +50,6 @@ if TYPE_CHECKING:
 #: Keras's sublayers, in its variable order, and the node's weight names for them.
 PARTS = {"query": ("wq", "bq"), "key": ("wk", "bk"), "value": ("wv", "bv")}
 PARTS_OUT = ("attention_output", ("wo", "bo"))
-ATTENTION_AXES = "null, 1, -2, [1] or [-2] (the time axis of (batch, time, features))"
-
-
-def _only_false(what: str) -> Any:
-    def check(v: Any) -> bool:
-        if v is not False:
-            raise ValueError(f"false ({what} is not supported)")
-        return False
-
-    return check
-
-
-def _none_only(what: str) -> Any:
-    def check(v: Any) -> None:
-        if v is not None:
-            raise ValueError(f"null ({what} is not supported)")
-
-    return check
-
-
-def _output_shape(v: Any) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, list | tuple) and len(v) == 1:
-        v = v[0]
-    return integer(lo=1)(v) if not isinstance(v, list | tuple) else _bad_output_shape()
-
-
-def _bad_output_shape() -> int:
-    raise ValueError("null, a positive integer or a list of one positive integer")
-
-
-def _axes(v: Any) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, list | tuple) and len(v) == 1:
-        v = v[0]
-    if v in (1, -2) and not isinstance(v, bool):
-        return 1
-    raise ValueError(ATTENTION_AXES)
 
 
 def mask_of(b: Builder, v: Value, what: str, layer: str) -> Value | None:
@@ -127,15 +92,17 @@ class MultiHeadAttention(OpDef):
         "value_dim": Param(None, optional(integer(lo=1))),
         "dropout": Param(0.0, number(lo=0, hi=1)),
         "use_bias": Param(True, boolean),
-        "output_shape": Param(None, _output_shape),
-        "attention_axes": Param(None, _axes),
-        "sliding_window": Param(None, _none_only("sliding_window")),
+        "output_shape": Param(None, output_shape),
+        "attention_axes": Param(None, axes),
+        "sliding_window": Param(None, none_only("sliding_window")),
         "flash_attention": Param(None, optional(boolean)),
         "kernel_initializer": Param("glorot_uniform", initializer),
         "bias_initializer": Param("zeros", initializer),
-        "use_gate": Param(False, _only_false("use_gate")),
+        "use_gate": Param(False, only_false("use_gate")),
         "seed": Param(None, optional(integer(lo=0))),
         "use_causal_mask": Param(False, boolean),
+        "return_attention_scores": Param(False, boolean),
+        "attention_mask": Param(False, boolean),
         **training_only(
             "kernel_regularizer",
             "bias_regularizer",
@@ -146,10 +113,9 @@ class MultiHeadAttention(OpDef):
     }
     multi_input = True
     mask_flow = "custom"
-    #: Keras call arguments the model file gives as layer keys (the oracle passes them
-    #: to the call, not to the constructor).
-    call_params = ("use_causal_mask",)
+    call_params = ("use_causal_mask", "return_attention_scores")
     positional_call = True
+    tensor_call_param = "attention_mask"
 
     def weight_specs(self, attrs: dict[str, Any], shapes: list[Shape]) -> dict[str, WeightSpec]:
         fq, fk, fv = (int(s[-1]) for s in shapes)
@@ -169,6 +135,8 @@ class MultiHeadAttention(OpDef):
 
     def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
         a = spec.attrs
+        inputs = list(inputs)
+        given = inputs.pop() if a["attention_mask"] else None
         q, k, v = attention_inputs(inputs, spec.type)
         raw = b.weights(self.weight_specs(a, [q.shape, k.shape, v.shape]))
         weights = {}
@@ -183,6 +151,9 @@ class MultiHeadAttention(OpDef):
             if m is not None:
                 masks.append(m)
                 kinds.append(kind)
+        if given is not None:
+            masks.append(_attention_mask(b, given, q, k, spec.type))
+            kinds.append("a")
         attrs = {
             "heads": a["num_heads"],
             "key_dim": a["key_dim"],
@@ -190,10 +161,30 @@ class MultiHeadAttention(OpDef):
             "causal": a["use_causal_mask"],
             "masks": tuple(kinds),
             "cache": False,
+            "scores": a["return_attention_scores"],
+            # Keras's explicit path (not its fused kernel) zeroes hidden probabilities, so
+            # a row that sees no key gives zeros rather than a uniform average
+            "zero_hidden": a["dropout"] > 0 or a["return_attention_scores"],
         }
-        (y,) = b.emit("mha", [q, k, v, *masks], attrs, weights)
-        b.set_mask(y, mask_of(b, q, "query", spec.type))
-        return [y]
+        outs = b.emit("mha", [q, k, v, *masks], attrs, weights)
+        b.set_mask(outs[0], mask_of(b, q, "query", spec.type))
+        return outs
+
+
+def _attention_mask(b: Builder, m: Value, q: Value, k: Value, layer: str) -> Value:
+    """The explicit ``attention_mask`` (batch, Tq, Tv) as bool (Keras casts it)."""
+    want = (q.shape[0], q.shape[1], k.shape[1])
+    fits = m.rank == 3 and all(
+        not isinstance(x, int) or not isinstance(y, int) or x == y
+        for x, y in zip(m.shape[1:], want[1:], strict=True)
+    )
+    if not fits:
+        raise TdcError(
+            f"{layer} attention_mask has shape {shape_str(m.shape)}, the scores {shape_str(want)}",
+            accepted="attention_mask: true with the last inputs: entry of shape (batch, "
+            "query time, value time), any dtype (nonzero: attend)",
+        )
+    return m if m.dtype == "bool" else b.emit("cast", [m], {"dtype": "bool"})[0]
 
 
 @register("mha")
@@ -202,12 +193,17 @@ class MhaOp(OpDef):
 
     stream = "time"
     stream_why = "attends across time steps (only use_causal_mask: true self-attention streams)"
+    kv_cache = True
 
     def cache_step(self, node: Node) -> dict[str, Any]:
         """The attrs of one step over the key/value cache (streaming), or StepRefused."""
         a = node.attrs
         if not a["causal"]:
             raise StepRefused(self.stream_why)
+        if a.get("scores"):
+            raise StepRefused("returns attention scores, which grow with the steps so far")
+        if "a" in a["masks"]:
+            raise StepRefused("takes an attention_mask over the whole sequence")
         if a["masks"]:
             raise StepRefused(
                 "on a masked input attends to later steps from fully masked rows (Keras's "
@@ -229,6 +225,8 @@ class MhaOp(OpDef):
             kc, vc = node.inputs[-2:]
             t = _add_dims(kc.shape[1], k.shape[1])
             out += [((q.shape[0], t, hk), "float32"), ((q.shape[0], t, hv), "float32")]
+        if a.get("scores"):
+            out.append(((q.shape[0], a["heads"], q.shape[1], k.shape[1]), "float32"))
         return out
 
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
@@ -250,8 +248,10 @@ class MhaOp(OpDef):
             "fused": fused,
             "causal": a["causal"],
             "cache": a["cache"],
+            "scores": a.get("scores", False),
+            "zero_hidden": a.get("zero_hidden", False),
             "mask_rows": [
-                (name, kind == "q")
+                (name, kind)
                 for name, kind in zip(_names(node)[3 : 3 + n_mask], a["masks"], strict=True)
             ],
             "caches": _names(node)[3 + n_mask :],

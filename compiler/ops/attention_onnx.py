@@ -72,15 +72,16 @@ def causal_keep(g: OnnxBuilder, q: str, k: str) -> str:
 
 
 def keep_mask(
-    g: OnnxBuilder, masks: list[tuple[str, bool]], causal: tuple[str, str] | None, rank: int
+    g: OnnxBuilder, masks: list[tuple[str, str]], causal: tuple[str, str] | None, rank: int
 ) -> str | None:
     """The bool keep mask of scores (batch, [heads,] Tq, Tv), broadcastable: the AND of
-    query masks (rows), value/key masks (columns) and the causal mask; None: all kept."""
+    query masks (kind "q": rows), value/key masks ("v", "k": columns), explicit attention
+    masks ("a": (batch, Tq, Tv)) and the causal mask; None: all kept."""
     keep = None
     lead = list(range(1, rank - 2))  # the heads axis, if any
-    for name, rows in masks:
-        axes = [*lead, rank - 1] if rows else [*lead, rank - 2]
-        m = g.op("Unsqueeze", [name, g.ints(axes, "axes")])
+    for name, kind in masks:
+        axes = {"q": [*lead, rank - 1], "a": lead}.get(kind, [*lead, rank - 2])
+        m = g.op("Unsqueeze", [name, g.ints(axes, "axes")]) if axes else name
         keep = m if keep is None else g.op("And", [keep, m])
     if causal is not None:
         c = causal_keep(g, *causal)
@@ -108,11 +109,14 @@ def mha_onnx(g: OnnxBuilder, node: Node) -> None:
     vh = _heads(g, v, h, dv, [0, 2, 1, 3])
     scores = g.op("MatMul", [qh, kh])
     n_mask = len(a["masks"])
-    masks = [
-        (g[m], kind == "q") for m, kind in zip(node.inputs[3 : 3 + n_mask], a["masks"], strict=True)
-    ]
+    masks = [(g[m], kind) for m, kind in zip(node.inputs[3 : 3 + n_mask], a["masks"], strict=True)]
     keep = keep_mask(g, masks, (q, k) if a["causal"] else None, 4)
-    ctx = g.op("MatMul", [masked_softmax(g, scores, keep), vh])
+    probs = masked_softmax(g, scores, keep)
+    if keep is not None and a.get("zero_hidden"):
+        probs = g.op("Where", [keep, probs, g.const(np.float32(0), "zero")])
+    if a.get("scores"):
+        g.set(node, probs, 1)
+    ctx = g.op("MatMul", [probs, vh])
     ctx = g.op("Reshape", [g.op("Transpose", [ctx], perm=[0, 2, 1, 3]), g.ints([0, 0, h * dv])])
     out = w["wo"].reshape(h * dv, -1)
     g.set(node, _project(g, ctx, out, w.get("bo"), "attention_output"))

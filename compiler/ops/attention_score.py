@@ -1,14 +1,16 @@
 """Attention (Luong, dot-product or concat scores) and AdditiveAttention (Bahdanau).
 
 Both are called on ``[query, value]`` or ``[query, value, key]`` (key defaults to value),
-each (batch, time, dim). Keras's call argument ``use_causal_mask`` is a layer key of the
-model file (``use_causal_mask: true``; Attention and AdditiveAttention). Masks as Keras:
-the value's mask hides keys (their scores lowered by 1e9), the query's mask zeroes the
-output rows and stays on the output; a key's own mask is ignored, as Keras does.
+each (batch, time, dim). Keras's call arguments ``use_causal_mask`` and
+``return_attention_scores`` are layer keys of the model file (``use_causal_mask: true``;
+the scores, (batch, Tq, Tv) after the softmax, are the second output ``<layer>:1``).
+Masks as Keras: the value's mask hides keys (their scores lowered by 1e9), the query's
+mask zeroes the output rows and stays on the output; a key's own mask is ignored, as Keras
+does.
 
 IR op here: ``score_attention`` (inputs query, key, value, then the masks named by attr
 ``masks``: "q" rows, "v" columns; attrs ``mode``: "dot" | "concat" | "additive",
-``causal``; weights ``scale`` and ``concat_score_weight`` where Keras has them).
+``causal``, ``scores``; weights ``scale`` and ``concat_score_weight`` where Keras has them).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 class _ScoreAttention(OpDef):
     multi_input = True
     mask_flow = "custom"
-    call_params = ("use_causal_mask",)
+    call_params = ("use_causal_mask", "return_attention_scores")
 
     def mode(self, attrs: dict[str, Any]) -> str:
         raise NotImplementedError
@@ -63,15 +65,17 @@ class _ScoreAttention(OpDef):
             "causal": spec.attrs["use_causal_mask"],
             "masks": tuple(kinds),
             "cache": False,
+            "scores": spec.attrs["return_attention_scores"],
         }
-        (y,) = b.emit("score_attention", [q, k, v, *masks], attrs, weights)
-        b.set_mask(y, mask_of(b, q, "query", spec.type))
-        return [y]
+        outs = b.emit("score_attention", [q, k, v, *masks], attrs, weights)
+        b.set_mask(outs[0], mask_of(b, q, "query", spec.type))
+        return outs
 
 
 _COMMON = {
     "dropout": Param(0.0, number(lo=0, hi=1)),
     "use_causal_mask": Param(False, boolean),
+    "return_attention_scores": Param(False, boolean),
 }
 
 
@@ -115,11 +119,14 @@ class ScoreAttentionOp(OpDef):
 
     stream = "time"
     stream_why = "attends across time steps (only use_causal_mask: true streams)"
+    kv_cache = True
 
     def cache_step(self, node: Node) -> dict[str, Any]:
         """The attrs of one step over the key/value cache (streaming), or StepRefused."""
         if not node.attrs["causal"]:
             raise StepRefused(self.stream_why)
+        if node.attrs.get("scores"):
+            raise StepRefused("returns attention scores, which grow with the steps so far")
         if node.attrs["masks"]:
             raise StepRefused("on a masked input zeroes or hides steps across time")
         return {**node.attrs, "causal": False, "cache": True}
@@ -138,6 +145,8 @@ class ScoreAttentionOp(OpDef):
                 ((q.shape[0], t, k.shape[-1]), "float32"),
                 ((q.shape[0], t, v.shape[-1]), "float32"),
             ]
+        if node.attrs.get("scores"):
+            out.append(((q.shape[0], q.shape[1], k.shape[1]), "float32"))
         return out
 
     def onnx(self, g: OnnxBuilder, node: Node) -> None:
@@ -174,7 +183,10 @@ class ScoreAttentionOp(OpDef):
         if keep is not None:  # Keras subtracts 1e9 from hidden scores
             lowered = g.op("Add", [s, g.const(np.float32(HIDDEN), "hidden")])
             s = g.op("Where", [keep, s, lowered])
-        y = g.op("MatMul", [g.op("Softmax", [s], axis=-1), v])
+        probs = g.op("Softmax", [s], axis=-1)
+        if a.get("scores"):
+            g.set(node, probs, 1)
+        y = g.op("MatMul", [probs, v])
         if "q" in masks:
             rows = g.op("Unsqueeze", [g[masks["q"]], g.ints([2], "axes")])
             y = g.op("Where", [rows, y, g.const(np.float32(0), "zero")])
@@ -186,6 +198,7 @@ class ScoreAttentionOp(OpDef):
         masks = dict(zip(a["masks"], names[3 : 3 + len(a["masks"])], strict=True))
         return {
             "cache": a.get("cache", False),
+            "scores": a.get("scores", False),
             "caches": names[3 + len(a["masks"]) :],
             "mode": a["mode"],
             "causal": a["causal"],

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import TdcError
 from ..ir.graph import Shape, shape_str
-from ..ir.registry import OpDef
+from ..ir.registry import OpDef, get_op
 from .merge import unify
 
 if TYPE_CHECKING:
@@ -222,7 +222,8 @@ def check_layer_dtypes(spec: LayerSpec, inputs: list[Value]) -> None:
     inner = spec
     while inner.inner is not None and inner.type == "TimeDistributed":
         inner = inner.inner
-    for v in inputs:
+    free = get_op(spec.type).dtype_free_inputs(spec.attrs)  # attention_mask: any dtype
+    for v in inputs[: len(inputs) - free]:
         ids = inner.type == "Embedding" and v.dtype in ("int32", "int64")
         if v.dtype != "float32" and not ids:
             raise TdcError(

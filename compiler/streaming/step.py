@@ -62,6 +62,12 @@ class State:
         """Its shape per sample (batch axis left out; a cache: its first step)."""
         return (*self.spatial, self.units)
 
+    @property
+    def per_sample(self) -> tuple[int | None, ...]:
+        """Its shape per sample as the NumPy module's ``STATES`` gives it: a key/value
+        cache's steps so far as None."""
+        return (None, self.units) if self.cache else self.shape
+
     def zeros(self, batch: int) -> np.ndarray:
         """The state before the first step (an empty key/value cache)."""
         shape = (batch, 0, self.units) if self.cache else (batch, *self.shape)
@@ -152,7 +158,7 @@ class _Stepper:
         ins = [self.map[id(v)] for v in node.inputs]
         op = get_op(node.op)
         rule = op.stream
-        if hasattr(op, "cache_step") and TIMED in kinds:
+        if op.kv_cache and TIMED in kinds:
             self._cached(node, kinds, ins)
         elif rule == "fold" and kinds[0] == TIMED:
             self._bind(node.output, ins[0], FOLDED)

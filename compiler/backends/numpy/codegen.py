@@ -101,31 +101,20 @@ def _step_context(m: Module, step: Any, rendered: tuple[list, list] | None) -> d
     given = {id(v): (s.layer, f"_{s.what}0") for s, v in zip(step.states, states, strict=True)}
     values = m.name_values(g, calls, given)
     io = _io(g, values, len(g.outputs) - len(step.states))
-    shaped = any(st.spatial for st in step.states)  # a ConvLSTM's (N, *S, F) state
     return {
         "not_causal": None,
         "streaming": {
             "functions": functions,
             "calls": calls,
-            "shaped": shaped,
             "inputs": io["inputs"][:n_in],
             "outputs": io["outputs"],
-            "cached": any(st.cache for st in step.states),  # key/value caches: (None, units)
             "states": [
-                (code_text(st.key), values[id(v)], values[id(f)], _size(st, shaped))
+                (code_text(st.key), values[id(v)], values[id(f)], str(st.per_sample))
                 + _state_text(st)
                 for st, v, f in zip(step.states, states, finals, strict=True)
             ],
         },
     }
-
-
-def _size(state: Any, shaped: bool) -> int | str | tuple[None, int]:
-    """A carried state's entry in ``STATES``: its units; (``shaped``) its shape per sample;
-    (None, units) for a key/value cache."""
-    if shaped:
-        return str(tuple(state.shape))
-    return (None, state.units) if state.cache else state.units
 
 
 def _state_text(state: Any) -> tuple[str, str]:
