@@ -34,7 +34,11 @@ STATES = {
 # ---------------------------------------------------------------- activations
 
 
-def _relu_ext(x, negative_slope, max_value, threshold):
+def _relu_ext(x, negative_slope, max_value, threshold, out=None):
+    if negative_slope == 0 and threshold == 0:
+        # min(max(x, 0), max_value) in one pass, as Keras's relu and relu6
+        top = np.inf if max_value is None else max_value
+        return np.clip(x, np.float32(0), np.float32(top), out=out)
     y = np.where(x >= threshold, x, negative_slope * (x - threshold))
     return y if max_value is None else np.minimum(y, np.float32(max_value))
 
@@ -74,7 +78,7 @@ def cnn_Conv1_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_Conv1_conv2d as it takes them: made once, by Model.__init__
@@ -89,20 +93,26 @@ def cnn_Conv1_conv2d_weights(kernel, bias):
 # layer 'cnn/expanded_conv_depthwise' (DepthwiseConv2D) -> (N*T, 32, 32, 16)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_expanded_conv_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 16, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 16)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_expanded_conv_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_expanded_conv_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 16, 1)).transpose(1, 0, 2)
+    # one (16,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 16))
     return (depthwise,)
 
 
@@ -110,8 +120,9 @@ def cnn_expanded_conv_depthwise_depthwise_conv_weights(kernel):
 # cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_expanded_conv_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_expanded_conv_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -166,7 +177,7 @@ def cnn_block_1_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_1_expand_conv2d as it takes them: made once, by Model.__init__
@@ -187,19 +198,23 @@ def cnn_block_1_pad_zero_pad(x):
 # layer 'cnn/block_1_depthwise' (DepthwiseConv2D) -> (N*T, 16, 16, 48)
 # depthwise conv 3x3 window, strides (2, 2), multiplier 1
 def cnn_block_1_depthwise_depthwise_conv(x, depthwise):
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 48, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 48)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_1_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_1_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 48, 1)).transpose(1, 0, 2)
+    # one (48,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 48))
     return (depthwise,)
 
 
@@ -207,8 +222,9 @@ def cnn_block_1_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_1_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_1_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -261,7 +277,7 @@ def cnn_block_2_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_2_expand_conv2d as it takes them: made once, by Model.__init__
@@ -276,19 +292,25 @@ def cnn_block_2_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_2_depthwise' (DepthwiseConv2D) -> (N*T, 16, 16, 48)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_2_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 48, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 48)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_2_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_2_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 48, 1)).transpose(1, 0, 2)
+    # one (48,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 48))
     return (depthwise,)
 
 
@@ -296,8 +318,9 @@ def cnn_block_2_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_2_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_2_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -358,7 +381,7 @@ def cnn_block_3_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_3_expand_conv2d as it takes them: made once, by Model.__init__
@@ -379,19 +402,23 @@ def cnn_block_3_pad_zero_pad(x):
 # layer 'cnn/block_3_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 48)
 # depthwise conv 3x3 window, strides (2, 2), multiplier 1
 def cnn_block_3_depthwise_depthwise_conv(x, depthwise):
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 48, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 48)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_3_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_3_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 48, 1)).transpose(1, 0, 2)
+    # one (48,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 48))
     return (depthwise,)
 
 
@@ -399,8 +426,9 @@ def cnn_block_3_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_3_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_3_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -451,7 +479,7 @@ def cnn_block_4_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_4_expand_conv2d as it takes them: made once, by Model.__init__
@@ -464,19 +492,25 @@ def cnn_block_4_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_4_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 96)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_4_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 96, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 96)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_4_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_4_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 96, 1)).transpose(1, 0, 2)
+    # one (96,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 96))
     return (depthwise,)
 
 
@@ -484,8 +518,9 @@ def cnn_block_4_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_4_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_4_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -544,7 +579,7 @@ def cnn_block_5_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_5_expand_conv2d as it takes them: made once, by Model.__init__
@@ -557,19 +592,25 @@ def cnn_block_5_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_5_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 96)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_5_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 96, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 96)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_5_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_5_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 96, 1)).transpose(1, 0, 2)
+    # one (96,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 96))
     return (depthwise,)
 
 
@@ -577,8 +618,9 @@ def cnn_block_5_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_5_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_5_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -637,7 +679,7 @@ def cnn_block_6_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_6_expand_conv2d as it takes them: made once, by Model.__init__
@@ -656,19 +698,23 @@ def cnn_block_6_pad_zero_pad(x):
 # layer 'cnn/block_6_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 96)
 # depthwise conv 3x3 window, strides (2, 2), multiplier 1
 def cnn_block_6_depthwise_depthwise_conv(x, depthwise):
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 96, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 96)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_6_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_6_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 96, 1)).transpose(1, 0, 2)
+    # one (96,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 96))
     return (depthwise,)
 
 
@@ -676,8 +722,9 @@ def cnn_block_6_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_6_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_6_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -728,7 +775,7 @@ def cnn_block_7_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_7_expand_conv2d as it takes them: made once, by Model.__init__
@@ -741,19 +788,25 @@ def cnn_block_7_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_7_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_7_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_7_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_7_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
+    # one (144,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 144))
     return (depthwise,)
 
 
@@ -761,8 +814,9 @@ def cnn_block_7_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_7_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_7_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -821,7 +875,7 @@ def cnn_block_8_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_8_expand_conv2d as it takes them: made once, by Model.__init__
@@ -834,19 +888,25 @@ def cnn_block_8_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_8_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_8_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_8_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_8_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
+    # one (144,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 144))
     return (depthwise,)
 
 
@@ -854,8 +914,9 @@ def cnn_block_8_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_8_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_8_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -914,7 +975,7 @@ def cnn_block_9_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_9_expand_conv2d as it takes them: made once, by Model.__init__
@@ -927,19 +988,25 @@ def cnn_block_9_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_9_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_9_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_9_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_9_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
+    # one (144,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 144))
     return (depthwise,)
 
 
@@ -947,8 +1014,9 @@ def cnn_block_9_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_9_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_9_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1007,7 +1075,7 @@ def cnn_block_10_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_10_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1020,20 +1088,26 @@ def cnn_block_10_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_10_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_10_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_10_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_10_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
+    # one (144,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 144))
     return (depthwise,)
 
 
@@ -1041,8 +1115,9 @@ def cnn_block_10_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_10_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_10_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1093,7 +1168,7 @@ def cnn_block_11_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_11_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1106,20 +1181,26 @@ def cnn_block_11_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_11_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 192)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_11_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 192, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 192)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_11_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_11_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 192, 1)).transpose(1, 0, 2)
+    # one (192,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 192))
     return (depthwise,)
 
 
@@ -1127,8 +1208,9 @@ def cnn_block_11_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_11_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_11_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1187,7 +1269,7 @@ def cnn_block_12_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_12_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1200,20 +1282,26 @@ def cnn_block_12_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_12_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 192)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_12_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 192, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 192)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_12_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_12_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 192, 1)).transpose(1, 0, 2)
+    # one (192,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 192))
     return (depthwise,)
 
 
@@ -1221,8 +1309,9 @@ def cnn_block_12_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_12_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_12_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1281,7 +1370,7 @@ def cnn_block_13_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_13_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1300,20 +1389,24 @@ def cnn_block_13_pad_zero_pad(x):
 # layer 'cnn/block_13_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 192)
 # depthwise conv 3x3 window, strides (2, 2), multiplier 1
 def cnn_block_13_depthwise_depthwise_conv(x, depthwise):
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 192, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 192)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_13_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_13_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 192, 1)).transpose(1, 0, 2)
+    # one (192,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 192))
     return (depthwise,)
 
 
@@ -1321,8 +1414,9 @@ def cnn_block_13_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_13_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_13_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1373,7 +1467,7 @@ def cnn_block_14_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_14_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1386,20 +1480,26 @@ def cnn_block_14_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_14_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_14_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 336, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 336)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_14_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_14_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 336, 1)).transpose(1, 0, 2)
+    # one (336,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 336))
     return (depthwise,)
 
 
@@ -1407,8 +1507,9 @@ def cnn_block_14_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_14_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_14_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1467,7 +1568,7 @@ def cnn_block_15_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_15_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1480,20 +1581,26 @@ def cnn_block_15_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_15_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_15_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 336, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 336)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_15_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_15_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 336, 1)).transpose(1, 0, 2)
+    # one (336,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 336))
     return (depthwise,)
 
 
@@ -1501,8 +1608,9 @@ def cnn_block_15_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_15_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_15_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1561,7 +1669,7 @@ def cnn_block_16_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_16_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1574,20 +1682,26 @@ def cnn_block_16_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_16_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_16_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 336, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 336)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_16_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_16_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 336, 1)).transpose(1, 0, 2)
+    # one (336,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 336))
     return (depthwise,)
 
 
@@ -1595,8 +1709,9 @@ def cnn_block_16_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_16_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_16_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1643,7 +1758,7 @@ def cnn_Conv_1_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (1280,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_Conv_1_conv2d as it takes them: made once, by Model.__init__
