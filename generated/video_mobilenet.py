@@ -144,11 +144,8 @@ def cnn_expanded_conv_depthwise_BN_batchnormalization_weights(
 # cnn/expanded_conv_project_BN folded into cnn/expanded_conv_project's kernel
 # conv 1x1 window
 def cnn_expanded_conv_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 16)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (8,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (8,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 8)
     rows += bias
@@ -169,11 +166,8 @@ def cnn_expanded_conv_project_conv2d_weights(kernel, bias):
 # cnn/block_1_expand_relu fused into cnn/block_1_expand
 # conv 1x1 window
 def cnn_block_1_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 8)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (48,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 8), kernel).reshape(x.shape[:-1] + (48,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
@@ -192,7 +186,10 @@ def cnn_block_1_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_1_pad' (ZeroPadding2D) -> (N*T, 33, 33, 48)
 # zero padding ((0, 1), (0, 1))
 def cnn_block_1_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    # zeros, then x copied into the interior: one pass, no np.pad
+    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
+    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    return y
 
 
 # layer 'cnn/block_1_depthwise' (DepthwiseConv2D) -> (N*T, 16, 16, 48)
@@ -244,11 +241,8 @@ def cnn_block_1_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_1_project_BN folded into cnn/block_1_project's kernel
 # conv 1x1 window
 def cnn_block_1_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 48)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (8,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 48), kernel).reshape(x.shape[:-1] + (8,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 8)
     rows += bias
@@ -269,11 +263,8 @@ def cnn_block_1_project_conv2d_weights(kernel, bias):
 # cnn/block_2_expand_relu fused into cnn/block_2_expand
 # conv 1x1 window
 def cnn_block_2_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 8)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (48,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 8), kernel).reshape(x.shape[:-1] + (48,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
@@ -340,11 +331,8 @@ def cnn_block_2_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_2_project_BN folded into cnn/block_2_project's kernel
 # conv 1x1 window
 def cnn_block_2_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 48)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (8,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 48), kernel).reshape(x.shape[:-1] + (8,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 8)
     rows += bias
@@ -373,11 +361,8 @@ def cnn_block_2_add_merge(x0, x1):
 # cnn/block_3_expand_relu fused into cnn/block_3_expand
 # conv 1x1 window
 def cnn_block_3_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 8)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (48,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 8), kernel).reshape(x.shape[:-1] + (48,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
@@ -396,7 +381,10 @@ def cnn_block_3_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_3_pad' (ZeroPadding2D) -> (N*T, 17, 17, 48)
 # zero padding ((0, 1), (0, 1))
 def cnn_block_3_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    # zeros, then x copied into the interior: one pass, no np.pad
+    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
+    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    return y
 
 
 # layer 'cnn/block_3_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 48)
@@ -448,11 +436,8 @@ def cnn_block_3_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_3_project_BN folded into cnn/block_3_project's kernel
 # conv 1x1 window
 def cnn_block_3_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 48)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (16,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 48), kernel).reshape(x.shape[:-1] + (16,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
@@ -473,11 +458,8 @@ def cnn_block_3_project_conv2d_weights(kernel, bias):
 # cnn/block_4_expand_relu fused into cnn/block_4_expand
 # conv 1x1 window
 def cnn_block_4_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 16)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (96,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -540,11 +522,8 @@ def cnn_block_4_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_4_project_BN folded into cnn/block_4_project's kernel
 # conv 1x1 window
 def cnn_block_4_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 96)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (16,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 96), kernel).reshape(x.shape[:-1] + (16,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
@@ -573,11 +552,8 @@ def cnn_block_4_add_merge(x0, x1):
 # cnn/block_5_expand_relu fused into cnn/block_5_expand
 # conv 1x1 window
 def cnn_block_5_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 16)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (96,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -640,11 +616,8 @@ def cnn_block_5_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_5_project_BN folded into cnn/block_5_project's kernel
 # conv 1x1 window
 def cnn_block_5_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 96)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (16,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 96), kernel).reshape(x.shape[:-1] + (16,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
@@ -673,11 +646,8 @@ def cnn_block_5_add_merge(x0, x1):
 # cnn/block_6_expand_relu fused into cnn/block_6_expand
 # conv 1x1 window
 def cnn_block_6_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 16)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (96,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -692,7 +662,10 @@ def cnn_block_6_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_6_pad' (ZeroPadding2D) -> (N*T, 9, 9, 96)
 # zero padding ((0, 1), (0, 1))
 def cnn_block_6_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    # zeros, then x copied into the interior: one pass, no np.pad
+    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
+    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    return y
 
 
 # layer 'cnn/block_6_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 96)
@@ -744,11 +717,8 @@ def cnn_block_6_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_6_project_BN folded into cnn/block_6_project's kernel
 # conv 1x1 window
 def cnn_block_6_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 96)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (24,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 96), kernel).reshape(x.shape[:-1] + (24,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 24)
     rows += bias
@@ -769,11 +739,8 @@ def cnn_block_6_project_conv2d_weights(kernel, bias):
 # cnn/block_7_expand_relu fused into cnn/block_7_expand
 # conv 1x1 window
 def cnn_block_7_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 24)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (144,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -836,11 +803,8 @@ def cnn_block_7_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_7_project_BN folded into cnn/block_7_project's kernel
 # conv 1x1 window
 def cnn_block_7_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (24,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 144), kernel).reshape(x.shape[:-1] + (24,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 24)
     rows += bias
@@ -869,11 +833,8 @@ def cnn_block_7_add_merge(x0, x1):
 # cnn/block_8_expand_relu fused into cnn/block_8_expand
 # conv 1x1 window
 def cnn_block_8_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 24)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (144,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -936,11 +897,8 @@ def cnn_block_8_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_8_project_BN folded into cnn/block_8_project's kernel
 # conv 1x1 window
 def cnn_block_8_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (24,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 144), kernel).reshape(x.shape[:-1] + (24,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 24)
     rows += bias
@@ -969,11 +927,8 @@ def cnn_block_8_add_merge(x0, x1):
 # cnn/block_9_expand_relu fused into cnn/block_9_expand
 # conv 1x1 window
 def cnn_block_9_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 24)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (144,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -1036,11 +991,8 @@ def cnn_block_9_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_9_project_BN folded into cnn/block_9_project's kernel
 # conv 1x1 window
 def cnn_block_9_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (24,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 144), kernel).reshape(x.shape[:-1] + (24,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 24)
     rows += bias
@@ -1069,11 +1021,8 @@ def cnn_block_9_add_merge(x0, x1):
 # cnn/block_10_expand_relu fused into cnn/block_10_expand
 # conv 1x1 window
 def cnn_block_10_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 24)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (144,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -1137,11 +1086,8 @@ def cnn_block_10_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_10_project_BN folded into cnn/block_10_project's kernel
 # conv 1x1 window
 def cnn_block_10_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (32,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 144), kernel).reshape(x.shape[:-1] + (32,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 32)
     rows += bias
@@ -1162,11 +1108,8 @@ def cnn_block_10_project_conv2d_weights(kernel, bias):
 # cnn/block_11_expand_relu fused into cnn/block_11_expand
 # conv 1x1 window
 def cnn_block_11_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 32)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (192,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -1230,11 +1173,8 @@ def cnn_block_11_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_11_project_BN folded into cnn/block_11_project's kernel
 # conv 1x1 window
 def cnn_block_11_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 192)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (32,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 192), kernel).reshape(x.shape[:-1] + (32,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 32)
     rows += bias
@@ -1263,11 +1203,8 @@ def cnn_block_11_add_merge(x0, x1):
 # cnn/block_12_expand_relu fused into cnn/block_12_expand
 # conv 1x1 window
 def cnn_block_12_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 32)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (192,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -1331,11 +1268,8 @@ def cnn_block_12_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_12_project_BN folded into cnn/block_12_project's kernel
 # conv 1x1 window
 def cnn_block_12_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 192)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (32,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 192), kernel).reshape(x.shape[:-1] + (32,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 32)
     rows += bias
@@ -1364,11 +1298,8 @@ def cnn_block_12_add_merge(x0, x1):
 # cnn/block_13_expand_relu fused into cnn/block_13_expand
 # conv 1x1 window
 def cnn_block_13_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 32)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (192,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -1383,7 +1314,10 @@ def cnn_block_13_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_13_pad' (ZeroPadding2D) -> (N*T, 5, 5, 192)
 # zero padding ((0, 1), (0, 1))
 def cnn_block_13_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    # zeros, then x copied into the interior: one pass, no np.pad
+    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
+    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    return y
 
 
 # layer 'cnn/block_13_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 192)
@@ -1436,11 +1370,8 @@ def cnn_block_13_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_13_project_BN folded into cnn/block_13_project's kernel
 # conv 1x1 window
 def cnn_block_13_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 192)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (56,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 192), kernel).reshape(x.shape[:-1] + (56,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 56)
     rows += bias
@@ -1461,11 +1392,8 @@ def cnn_block_13_project_conv2d_weights(kernel, bias):
 # cnn/block_14_expand_relu fused into cnn/block_14_expand
 # conv 1x1 window
 def cnn_block_14_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 56)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (336,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -1529,11 +1457,8 @@ def cnn_block_14_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_14_project_BN folded into cnn/block_14_project's kernel
 # conv 1x1 window
 def cnn_block_14_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 336)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (56,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 336), kernel).reshape(x.shape[:-1] + (56,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 56)
     rows += bias
@@ -1562,11 +1487,8 @@ def cnn_block_14_add_merge(x0, x1):
 # cnn/block_15_expand_relu fused into cnn/block_15_expand
 # conv 1x1 window
 def cnn_block_15_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 56)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (336,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -1630,11 +1552,8 @@ def cnn_block_15_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_15_project_BN folded into cnn/block_15_project's kernel
 # conv 1x1 window
 def cnn_block_15_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 336)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (56,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 336), kernel).reshape(x.shape[:-1] + (56,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 56)
     rows += bias
@@ -1663,11 +1582,8 @@ def cnn_block_15_add_merge(x0, x1):
 # cnn/block_16_expand_relu fused into cnn/block_16_expand
 # conv 1x1 window
 def cnn_block_16_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 56)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (336,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
@@ -1731,11 +1647,8 @@ def cnn_block_16_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_16_project_BN folded into cnn/block_16_project's kernel
 # conv 1x1 window
 def cnn_block_16_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 336)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (112,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 336), kernel).reshape(x.shape[:-1] + (112,))
     y += bias
     return y
 
@@ -1752,11 +1665,8 @@ def cnn_block_16_project_conv2d_weights(kernel, bias):
 # cnn/out_relu fused into cnn/Conv_1
 # conv 1x1 window
 def cnn_Conv_1_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 112)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (1280,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 112), kernel).reshape(x.shape[:-1] + (1280,))
     y += bias
     return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
