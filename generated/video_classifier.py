@@ -36,8 +36,7 @@ STATES = {
 
 
 def _relu(x, out=None):
-    # against a zero array: NumPy vectorises maximum of two arrays, not of array and scalar
-    return np.maximum(x, np.zeros_like(x), out=out)
+    return np.maximum(x, np.float32(0), out=out)
 
 
 def _tanh(x, out=None):

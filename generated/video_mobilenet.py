@@ -35,7 +35,11 @@ STATES = {
 # ---------------------------------------------------------------- activations
 
 
-def _relu_ext(x, negative_slope, max_value, threshold):
+def _relu_ext(x, negative_slope, max_value, threshold, out=None):
+    if negative_slope == 0 and threshold == 0:
+        # min(max(x, 0), max_value) in one pass, as Keras's relu and relu6
+        top = np.inf if max_value is None else max_value
+        return np.clip(x, np.float32(0), np.float32(top), out=out)
     y = np.where(x >= threshold, x, negative_slope * (x - threshold))
     return y if max_value is None else np.minimum(y, np.float32(max_value))
 
@@ -75,7 +79,7 @@ def cnn_Conv1_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_Conv1_conv2d as it takes them: made once, by Model.__init__
@@ -90,20 +94,26 @@ def cnn_Conv1_conv2d_weights(kernel, bias):
 # layer 'cnn/expanded_conv_depthwise' (DepthwiseConv2D) -> (N*T, 32, 32, 16)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_expanded_conv_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 16, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 16)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_expanded_conv_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_expanded_conv_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 16, 1)).transpose(1, 0, 2)
+    # one (16,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 16))
     return (depthwise,)
 
 
@@ -111,8 +121,9 @@ def cnn_expanded_conv_depthwise_depthwise_conv_weights(kernel):
 # cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_expanded_conv_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_expanded_conv_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -134,11 +145,8 @@ def cnn_expanded_conv_depthwise_BN_batchnormalization_weights(
 # cnn/expanded_conv_project_BN folded into cnn/expanded_conv_project's kernel
 # conv 1x1 window
 def cnn_expanded_conv_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 16)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (8,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (8,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 8)
     rows += bias
@@ -159,15 +167,12 @@ def cnn_expanded_conv_project_conv2d_weights(kernel, bias):
 # cnn/block_1_expand_relu fused into cnn/block_1_expand
 # conv 1x1 window
 def cnn_block_1_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 8)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (48,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 8), kernel).reshape(x.shape[:-1] + (48,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_1_expand_conv2d as it takes them: made once, by Model.__init__
@@ -182,25 +187,32 @@ def cnn_block_1_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_1_pad' (ZeroPadding2D) -> (N*T, 33, 33, 48)
 # zero padding ((0, 1), (0, 1))
 def cnn_block_1_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    # zeros, then x copied into the interior: one pass, no np.pad
+    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
+    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    return y
 
 
 # layer 'cnn/block_1_depthwise' (DepthwiseConv2D) -> (N*T, 16, 16, 48)
 # depthwise conv 3x3 window, strides (2, 2), multiplier 1
 def cnn_block_1_depthwise_depthwise_conv(x, depthwise):
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 48, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 48)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_1_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_1_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 48, 1)).transpose(1, 0, 2)
+    # one (48,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 48))
     return (depthwise,)
 
 
@@ -208,8 +220,9 @@ def cnn_block_1_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_1_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_1_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -229,11 +242,8 @@ def cnn_block_1_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_1_project_BN folded into cnn/block_1_project's kernel
 # conv 1x1 window
 def cnn_block_1_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 48)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (8,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 48), kernel).reshape(x.shape[:-1] + (8,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 8)
     rows += bias
@@ -254,15 +264,12 @@ def cnn_block_1_project_conv2d_weights(kernel, bias):
 # cnn/block_2_expand_relu fused into cnn/block_2_expand
 # conv 1x1 window
 def cnn_block_2_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 8)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (48,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 8), kernel).reshape(x.shape[:-1] + (48,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_2_expand_conv2d as it takes them: made once, by Model.__init__
@@ -277,19 +284,25 @@ def cnn_block_2_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_2_depthwise' (DepthwiseConv2D) -> (N*T, 16, 16, 48)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_2_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 48, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 48)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_2_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_2_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 48, 1)).transpose(1, 0, 2)
+    # one (48,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 48))
     return (depthwise,)
 
 
@@ -297,8 +310,9 @@ def cnn_block_2_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_2_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_2_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -318,11 +332,8 @@ def cnn_block_2_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_2_project_BN folded into cnn/block_2_project's kernel
 # conv 1x1 window
 def cnn_block_2_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 48)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (8,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 48), kernel).reshape(x.shape[:-1] + (8,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 8)
     rows += bias
@@ -351,15 +362,12 @@ def cnn_block_2_add_merge(x0, x1):
 # cnn/block_3_expand_relu fused into cnn/block_3_expand
 # conv 1x1 window
 def cnn_block_3_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 8)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (48,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 8), kernel).reshape(x.shape[:-1] + (48,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_3_expand_conv2d as it takes them: made once, by Model.__init__
@@ -374,25 +382,32 @@ def cnn_block_3_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_3_pad' (ZeroPadding2D) -> (N*T, 17, 17, 48)
 # zero padding ((0, 1), (0, 1))
 def cnn_block_3_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    # zeros, then x copied into the interior: one pass, no np.pad
+    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
+    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    return y
 
 
 # layer 'cnn/block_3_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 48)
 # depthwise conv 3x3 window, strides (2, 2), multiplier 1
 def cnn_block_3_depthwise_depthwise_conv(x, depthwise):
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 48, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 48)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_3_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_3_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 48, 1)).transpose(1, 0, 2)
+    # one (48,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 48))
     return (depthwise,)
 
 
@@ -400,8 +415,9 @@ def cnn_block_3_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_3_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_3_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -421,11 +437,8 @@ def cnn_block_3_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_3_project_BN folded into cnn/block_3_project's kernel
 # conv 1x1 window
 def cnn_block_3_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 48)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (16,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 48), kernel).reshape(x.shape[:-1] + (16,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
@@ -446,13 +459,10 @@ def cnn_block_3_project_conv2d_weights(kernel, bias):
 # cnn/block_4_expand_relu fused into cnn/block_4_expand
 # conv 1x1 window
 def cnn_block_4_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 16)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (96,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_4_expand_conv2d as it takes them: made once, by Model.__init__
@@ -465,19 +475,25 @@ def cnn_block_4_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_4_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 96)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_4_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 96, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 96)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_4_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_4_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 96, 1)).transpose(1, 0, 2)
+    # one (96,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 96))
     return (depthwise,)
 
 
@@ -485,8 +501,9 @@ def cnn_block_4_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_4_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_4_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -506,11 +523,8 @@ def cnn_block_4_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_4_project_BN folded into cnn/block_4_project's kernel
 # conv 1x1 window
 def cnn_block_4_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 96)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (16,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 96), kernel).reshape(x.shape[:-1] + (16,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
@@ -539,13 +553,10 @@ def cnn_block_4_add_merge(x0, x1):
 # cnn/block_5_expand_relu fused into cnn/block_5_expand
 # conv 1x1 window
 def cnn_block_5_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 16)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (96,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_5_expand_conv2d as it takes them: made once, by Model.__init__
@@ -558,19 +569,25 @@ def cnn_block_5_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_5_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 96)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_5_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 96, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 96)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_5_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_5_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 96, 1)).transpose(1, 0, 2)
+    # one (96,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 96))
     return (depthwise,)
 
 
@@ -578,8 +595,9 @@ def cnn_block_5_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_5_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_5_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -599,11 +617,8 @@ def cnn_block_5_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_5_project_BN folded into cnn/block_5_project's kernel
 # conv 1x1 window
 def cnn_block_5_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 96)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (16,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 96), kernel).reshape(x.shape[:-1] + (16,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
@@ -632,13 +647,10 @@ def cnn_block_5_add_merge(x0, x1):
 # cnn/block_6_expand_relu fused into cnn/block_6_expand
 # conv 1x1 window
 def cnn_block_6_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 16)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (96,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_6_expand_conv2d as it takes them: made once, by Model.__init__
@@ -651,25 +663,32 @@ def cnn_block_6_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_6_pad' (ZeroPadding2D) -> (N*T, 9, 9, 96)
 # zero padding ((0, 1), (0, 1))
 def cnn_block_6_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    # zeros, then x copied into the interior: one pass, no np.pad
+    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
+    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    return y
 
 
 # layer 'cnn/block_6_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 96)
 # depthwise conv 3x3 window, strides (2, 2), multiplier 1
 def cnn_block_6_depthwise_depthwise_conv(x, depthwise):
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 96, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 96)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_6_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_6_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 96, 1)).transpose(1, 0, 2)
+    # one (96,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 96))
     return (depthwise,)
 
 
@@ -677,8 +696,9 @@ def cnn_block_6_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_6_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_6_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -698,11 +718,8 @@ def cnn_block_6_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_6_project_BN folded into cnn/block_6_project's kernel
 # conv 1x1 window
 def cnn_block_6_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 96)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (24,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 96), kernel).reshape(x.shape[:-1] + (24,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 24)
     rows += bias
@@ -723,13 +740,10 @@ def cnn_block_6_project_conv2d_weights(kernel, bias):
 # cnn/block_7_expand_relu fused into cnn/block_7_expand
 # conv 1x1 window
 def cnn_block_7_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 24)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (144,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_7_expand_conv2d as it takes them: made once, by Model.__init__
@@ -742,19 +756,25 @@ def cnn_block_7_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_7_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_7_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_7_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_7_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
+    # one (144,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 144))
     return (depthwise,)
 
 
@@ -762,8 +782,9 @@ def cnn_block_7_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_7_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_7_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -783,11 +804,8 @@ def cnn_block_7_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_7_project_BN folded into cnn/block_7_project's kernel
 # conv 1x1 window
 def cnn_block_7_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (24,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 144), kernel).reshape(x.shape[:-1] + (24,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 24)
     rows += bias
@@ -816,13 +834,10 @@ def cnn_block_7_add_merge(x0, x1):
 # cnn/block_8_expand_relu fused into cnn/block_8_expand
 # conv 1x1 window
 def cnn_block_8_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 24)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (144,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_8_expand_conv2d as it takes them: made once, by Model.__init__
@@ -835,19 +850,25 @@ def cnn_block_8_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_8_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_8_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_8_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_8_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
+    # one (144,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 144))
     return (depthwise,)
 
 
@@ -855,8 +876,9 @@ def cnn_block_8_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_8_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_8_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -876,11 +898,8 @@ def cnn_block_8_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_8_project_BN folded into cnn/block_8_project's kernel
 # conv 1x1 window
 def cnn_block_8_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (24,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 144), kernel).reshape(x.shape[:-1] + (24,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 24)
     rows += bias
@@ -909,13 +928,10 @@ def cnn_block_8_add_merge(x0, x1):
 # cnn/block_9_expand_relu fused into cnn/block_9_expand
 # conv 1x1 window
 def cnn_block_9_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 24)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (144,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_9_expand_conv2d as it takes them: made once, by Model.__init__
@@ -928,19 +944,25 @@ def cnn_block_9_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_9_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_9_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_9_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
 def cnn_block_9_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
+    # one (144,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 144))
     return (depthwise,)
 
 
@@ -948,8 +970,9 @@ def cnn_block_9_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_9_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_9_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -969,11 +992,8 @@ def cnn_block_9_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean
 # cnn/block_9_project_BN folded into cnn/block_9_project's kernel
 # conv 1x1 window
 def cnn_block_9_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (24,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 144), kernel).reshape(x.shape[:-1] + (24,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 24)
     rows += bias
@@ -1002,13 +1022,10 @@ def cnn_block_9_add_merge(x0, x1):
 # cnn/block_10_expand_relu fused into cnn/block_10_expand
 # conv 1x1 window
 def cnn_block_10_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 24)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (144,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_10_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1021,20 +1038,26 @@ def cnn_block_10_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_10_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_10_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_10_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_10_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
+    # one (144,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 144))
     return (depthwise,)
 
 
@@ -1042,8 +1065,9 @@ def cnn_block_10_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_10_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_10_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1063,11 +1087,8 @@ def cnn_block_10_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_10_project_BN folded into cnn/block_10_project's kernel
 # conv 1x1 window
 def cnn_block_10_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 144)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (32,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 144), kernel).reshape(x.shape[:-1] + (32,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 32)
     rows += bias
@@ -1088,13 +1109,10 @@ def cnn_block_10_project_conv2d_weights(kernel, bias):
 # cnn/block_11_expand_relu fused into cnn/block_11_expand
 # conv 1x1 window
 def cnn_block_11_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 32)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (192,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_11_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1107,20 +1125,26 @@ def cnn_block_11_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_11_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 192)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_11_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 192, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 192)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_11_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_11_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 192, 1)).transpose(1, 0, 2)
+    # one (192,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 192))
     return (depthwise,)
 
 
@@ -1128,8 +1152,9 @@ def cnn_block_11_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_11_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_11_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1149,11 +1174,8 @@ def cnn_block_11_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_11_project_BN folded into cnn/block_11_project's kernel
 # conv 1x1 window
 def cnn_block_11_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 192)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (32,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 192), kernel).reshape(x.shape[:-1] + (32,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 32)
     rows += bias
@@ -1182,13 +1204,10 @@ def cnn_block_11_add_merge(x0, x1):
 # cnn/block_12_expand_relu fused into cnn/block_12_expand
 # conv 1x1 window
 def cnn_block_12_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 32)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (192,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_12_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1201,20 +1220,26 @@ def cnn_block_12_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_12_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 192)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_12_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 192, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 192)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_12_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_12_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 192, 1)).transpose(1, 0, 2)
+    # one (192,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 192))
     return (depthwise,)
 
 
@@ -1222,8 +1247,9 @@ def cnn_block_12_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_12_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_12_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1243,11 +1269,8 @@ def cnn_block_12_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_12_project_BN folded into cnn/block_12_project's kernel
 # conv 1x1 window
 def cnn_block_12_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 192)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (32,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 192), kernel).reshape(x.shape[:-1] + (32,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 32)
     rows += bias
@@ -1276,13 +1299,10 @@ def cnn_block_12_add_merge(x0, x1):
 # cnn/block_13_expand_relu fused into cnn/block_13_expand
 # conv 1x1 window
 def cnn_block_13_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 32)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (192,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_13_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1295,26 +1315,33 @@ def cnn_block_13_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_13_pad' (ZeroPadding2D) -> (N*T, 5, 5, 192)
 # zero padding ((0, 1), (0, 1))
 def cnn_block_13_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    # zeros, then x copied into the interior: one pass, no np.pad
+    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
+    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    return y
 
 
 # layer 'cnn/block_13_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 192)
 # depthwise conv 3x3 window, strides (2, 2), multiplier 1
 def cnn_block_13_depthwise_depthwise_conv(x, depthwise):
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 192, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 192)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_13_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_13_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 192, 1)).transpose(1, 0, 2)
+    # one (192,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 192))
     return (depthwise,)
 
 
@@ -1322,8 +1349,9 @@ def cnn_block_13_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_13_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_13_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1343,11 +1371,8 @@ def cnn_block_13_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_13_project_BN folded into cnn/block_13_project's kernel
 # conv 1x1 window
 def cnn_block_13_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 192)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (56,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 192), kernel).reshape(x.shape[:-1] + (56,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 56)
     rows += bias
@@ -1368,13 +1393,10 @@ def cnn_block_13_project_conv2d_weights(kernel, bias):
 # cnn/block_14_expand_relu fused into cnn/block_14_expand
 # conv 1x1 window
 def cnn_block_14_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 56)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (336,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_14_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1387,20 +1409,26 @@ def cnn_block_14_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_14_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_14_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 336, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 336)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_14_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_14_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 336, 1)).transpose(1, 0, 2)
+    # one (336,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 336))
     return (depthwise,)
 
 
@@ -1408,8 +1436,9 @@ def cnn_block_14_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_14_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_14_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1429,11 +1458,8 @@ def cnn_block_14_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_14_project_BN folded into cnn/block_14_project's kernel
 # conv 1x1 window
 def cnn_block_14_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 336)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (56,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 336), kernel).reshape(x.shape[:-1] + (56,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 56)
     rows += bias
@@ -1462,13 +1488,10 @@ def cnn_block_14_add_merge(x0, x1):
 # cnn/block_15_expand_relu fused into cnn/block_15_expand
 # conv 1x1 window
 def cnn_block_15_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 56)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (336,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_15_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1481,20 +1504,26 @@ def cnn_block_15_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_15_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_15_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 336, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 336)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_15_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_15_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 336, 1)).transpose(1, 0, 2)
+    # one (336,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 336))
     return (depthwise,)
 
 
@@ -1502,8 +1531,9 @@ def cnn_block_15_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_15_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_15_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1523,11 +1553,8 @@ def cnn_block_15_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_15_project_BN folded into cnn/block_15_project's kernel
 # conv 1x1 window
 def cnn_block_15_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 336)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (56,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 336), kernel).reshape(x.shape[:-1] + (56,))
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 56)
     rows += bias
@@ -1556,13 +1583,10 @@ def cnn_block_15_add_merge(x0, x1):
 # cnn/block_16_expand_relu fused into cnn/block_16_expand
 # conv 1x1 window
 def cnn_block_16_expand_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 56)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (336,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_16_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1575,20 +1599,26 @@ def cnn_block_16_expand_conv2d_weights(kernel, bias):
 # layer 'cnn/block_16_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
 def cnn_block_16_depthwise_depthwise_conv(x, depthwise):
-    x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
+    xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
+    x = xp
+    # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    lead = win.shape[:3]
-    cols = win.reshape(-1, 336, 9).transpose(1, 0, 2)
-    y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 336)
-    y = y.reshape(lead + (-1,))
+    # one multiply-add over the whole tensor per tap, in tap order, into y
+    taps = np.ndindex(3, 3)
+    tap = next(taps)
+    y = win[(...,) + tap] * depthwise[tap]
+    part = np.empty_like(y)
+    for tap in taps:
+        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
     return y
 
 
 # the weights of cnn_block_16_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
 def cnn_block_16_depthwise_depthwise_conv_weights(kernel):
-    # one (9, 1) matrix per input channel
-    depthwise = kernel.reshape((9, 336, 1)).transpose(1, 0, 2)
+    # one (336,) vector of channel weights per window tap
+    depthwise = kernel.reshape((3, 3, 336))
     return (depthwise,)
 
 
@@ -1596,8 +1626,9 @@ def cnn_block_16_depthwise_depthwise_conv_weights(kernel):
 # cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise_BN
 # inference batch normalization on axis -1: x * scale + shift
 def cnn_block_16_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    y = x * scale
+    y += shift
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_block_16_depthwise_BN_batchnormalization as it takes them: made once, by
@@ -1617,11 +1648,8 @@ def cnn_block_16_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mea
 # cnn/block_16_project_BN folded into cnn/block_16_project's kernel
 # conv 1x1 window
 def cnn_block_16_project_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 336)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (112,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 336), kernel).reshape(x.shape[:-1] + (112,))
     y += bias
     return y
 
@@ -1638,13 +1666,10 @@ def cnn_block_16_project_conv2d_weights(kernel, bias):
 # cnn/out_relu fused into cnn/Conv_1
 # conv 1x1 window
 def cnn_Conv_1_conv2d(x, kernel, bias):
-    # im2col: every window as one row (one copy of the strided view), then one GEMM
-    win = np.lib.stride_tricks.sliding_window_view(x, (1, 1), axis=(1, 2))
-    cols = win.transpose((0, 1, 2, 4, 5, 3)).reshape(-1, 112)
-    y = np.matmul(cols, kernel)
-    y = y.reshape(win.shape[:3] + (1280,))
+    # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
+    y = np.matmul(x.reshape(-1, 112), kernel).reshape(x.shape[:-1] + (1280,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
 
 
 # the weights of cnn_Conv_1_conv2d as it takes them: made once, by Model.__init__

@@ -56,16 +56,17 @@ def numpy_call(kind: str, params: dict[str, Any], var: str) -> str:
 
 
 #: Activations whose helper can overwrite its argument (``out=``), sparing an allocation.
-_IN_PLACE = ("relu", "sigmoid", "tanh")
+_IN_PLACE = ("relu", "sigmoid", "tanh", "relu_ext")
 
 
 def numpy_fused_in_place(node: Node, var: str = "y") -> str:
     """The node's fused activation applied to ``var`` like ``numpy_call``, but overwriting
     ``var`` where the helper can; only for a ``var`` the op's function created itself."""
     kind = node.attrs.get("activation", "linear")
+    call = numpy_call(kind, node.attrs.get("act_params", {}), var)
     if ALIASES.get(kind, kind) in _IN_PLACE:
-        return f"_{kind}({var}, out={var})"
-    return numpy_call(kind, node.attrs.get("act_params", {}), var)
+        return f"{call[:-1]}, out={var})"
+    return call
 
 
 # -- ONNX ------------------------------------------------------------------------------------

@@ -148,6 +148,8 @@ class _Conv(OpDef):
             perm = (*range(lead + 1), *range(lead + 2, lead + 2 + r), lead + 1)
         split = f"win.shape[:{lead}] + ({groups}, {kernel.shape[-2]}) + win.shape[{lead + 1}:]"
         what = f"conv {win.describe()}" + (f", {groups} groups" if groups > 1 else "")
+        taps = set(kernel.shape[:-2]) | set(win.strides)
+        one_by_one = groups == 1 and taps == {1} and not win.np_pads()
         return {
             **win.numpy_context(),
             **win.np_zero_pad(),
@@ -157,6 +159,7 @@ class _Conv(OpDef):
             "ret": numpy_fused_in_place(node),
             "tile_bias": kernel.shape[-1] < 64,
             "groups": groups,
+            "one_by_one": one_by_one,
             "lead": lead,
             "perm": str(perm),
             "split": split,

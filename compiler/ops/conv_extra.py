@@ -30,7 +30,7 @@ from ..frontend.params import (
 from ..ir.graph import Node, Shape, Value, check_rank, shape_str
 from ..ir.registry import OpDef, WeightSpec, register
 from . import conv_transpose  # noqa: F401  (registers Conv1D/2D/3DTranspose)
-from .activations import apply_fused
+from .activations import apply_fused, numpy_fused_in_place
 from .conv import Window, _Conv, conv_params, plan_window, spatial_size
 from .conv import to_channels_first as _cf
 from .conv import to_channels_last as _cl
@@ -183,13 +183,15 @@ class DepthwiseConv(OpDef):
             **win.numpy_context(),
             "index": win.np_index(),
             "what": what,
+            **win.np_zero_pad(),
             "cin": cin,
-            "depth": depth,
             "mult": mult,
-            "dw_shape": str((depth, cin, mult)),
+            "dw_shape": str((*taps, cin)),
+            "taps_args": ", ".join(str(t) for t in taps),
+            "n_taps": depth,
             "dw_name": _dw_key(node),
-            "lead": win.rank + 1,
             "pointwise": pw is not None,
+            "ret": numpy_fused_in_place(node),
             "pw_shape": str(pw.shape[-2:]) if pw is not None else "",
             "use_bias": "bias" in node.weights,
         }

@@ -15,7 +15,7 @@ from ..errors import TdcError
 from ..frontend.params import Param, axis_spec, boolean, initializer, integer, number, training_only
 from ..ir.graph import Node, Shape, shape_str, static_size
 from ..ir.registry import OpDef, WeightSpec, register, step_axis
-from .activations import apply_fused
+from .activations import apply_fused, numpy_fused_in_place
 
 if TYPE_CHECKING:
     from ..backends.onnx.build import OnnxBuilder
@@ -155,6 +155,7 @@ class BatchNormalization(_Norm):
             "bshape": repr(_bn_broadcast(node)),
             "has_gamma": "gamma" in node.weights,
             "has_beta": "beta" in node.weights,
+            "ret": numpy_fused_in_place(node),
         }
 
     def flops(self, node: Node) -> int:

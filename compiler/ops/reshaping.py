@@ -17,6 +17,7 @@ from ..frontend.params import Param, choice, int_tuple, optional
 from ..ir.graph import Dim, Node, Shape, Value, check_rank, dim_mul, shape_str
 from ..ir.registry import OpDef, register
 from .conv import spatial_size, to_channels_first, to_channels_last
+from .window import np_zero_pad
 
 if TYPE_CHECKING:
     from ..backends.onnx.build import OnnxBuilder
@@ -117,8 +118,7 @@ class ZeroPad(OpDef):
         g.set(node, g.op("Pad", [g[node.inputs[0]], g.ints(widths, "pads")], mode="constant"))
 
     def numpy(self, node: Node) -> dict[str, Any]:
-        pads = ((0, 0), *node.attrs["pads"], (0, 0))
-        return {"what": f"zero padding {node.attrs['pads']}", "pads": str(pads)}
+        return {"what": f"zero padding {node.attrs['pads']}", **np_zero_pad(node.attrs["pads"])}
 
 
 @register("crop")

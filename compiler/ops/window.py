@@ -72,11 +72,7 @@ class Window:
 
     def np_zero_pad(self) -> dict[str, str]:
         """Shape of the zero-padded ``x`` and the index of ``x`` inside it (NumPy source)."""
-        dims, index = ["x.shape[0]"], [":"]
-        for i, (b, e) in enumerate(self.pads, start=1):
-            dims.append(f"x.shape[{i}] + {b + e}" if b + e else f"x.shape[{i}]")
-            index.append(f"{b}:{b} + x.shape[{i}]" if b + e else ":")
-        return {"padded": f"({', '.join(dims)}, x.shape[-1])", "interior": ", ".join(index)}
+        return np_zero_pad(self.pads)
 
     def describe(self) -> str:
         size = "x".join(str(k) for k in self.taps)
@@ -85,6 +81,16 @@ class Window:
             extra += f", dilation {self.dilation}"
         padded = any(b or e for b, e in self.pads)
         return f"{size} window{extra}" + (f", pads {self.pads}" if padded else "")
+
+
+def np_zero_pad(pads: tuple[tuple[int, int], ...]) -> dict[str, str]:
+    """Shape of ``x`` (N, *S, C) zero-padded by ``pads`` (begin, end) on each spatial axis,
+    and the index of ``x`` inside it (NumPy source)."""
+    dims, index = ["x.shape[0]"], [":"]
+    for i, (b, e) in enumerate(pads, start=1):
+        dims.append(f"x.shape[{i}] + {b + e}" if b + e else f"x.shape[{i}]")
+        index.append(f"{b}:{b} + x.shape[{i}]" if b + e else ":")
+    return {"padded": f"({', '.join(dims)}, x.shape[-1])", "interior": ", ".join(index)}
 
 
 def pad_pair(n: Dim, span: int, stride: int, padding: str, what: str) -> tuple[int, int]:
