@@ -34,9 +34,8 @@ STATES = {
 # ---------------------------------------------------------------- activations
 
 
-def _relu_ext(x, negative_slope, max_value, threshold):
-    y = np.where(x >= threshold, x, negative_slope * (x - threshold))
-    return y if max_value is None else np.minimum(y, np.float32(max_value))
+def _relu6(x):
+    return np.clip(x, np.float32(0), np.float32(6))
 
 
 def _tanh(x, out=None):
@@ -74,7 +73,7 @@ def cnn_Conv1_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_Conv1_conv2d as it takes them: made once, by Model.__init__
@@ -87,46 +86,26 @@ def cnn_Conv1_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/expanded_conv_depthwise' (DepthwiseConv2D) -> (N*T, 32, 32, 16)
+# cnn/expanded_conv_depthwise_BN folded into cnn/expanded_conv_depthwise's kernel
+# cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_expanded_conv_depthwise_depthwise_conv(x, depthwise):
+def cnn_expanded_conv_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 16, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 16)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_expanded_conv_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_expanded_conv_depthwise_depthwise_conv_weights(kernel):
+def cnn_expanded_conv_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 16, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/expanded_conv_depthwise_BN' (BatchNormalization) -> (N*T, 32, 32, 16)
-# cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_expanded_conv_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_expanded_conv_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_expanded_conv_depthwise_BN_batchnormalization_weights(
-    gamma, beta, moving_mean, moving_variance
-):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/expanded_conv_project' (Conv2D) -> (N*T, 32, 32, 8)
@@ -166,7 +145,7 @@ def cnn_block_1_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_1_expand_conv2d as it takes them: made once, by Model.__init__
@@ -178,50 +157,28 @@ def cnn_block_1_expand_conv2d_weights(kernel, bias):
     return kernel, bias
 
 
-# layer 'cnn/block_1_pad' (ZeroPadding2D) -> (N*T, 33, 33, 48)
-# zero padding ((0, 1), (0, 1))
-def cnn_block_1_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
-
-
 # layer 'cnn/block_1_depthwise' (DepthwiseConv2D) -> (N*T, 16, 16, 48)
-# depthwise conv 3x3 window, strides (2, 2), multiplier 1
-def cnn_block_1_depthwise_depthwise_conv(x, depthwise):
+# cnn/block_1_depthwise_BN folded into cnn/block_1_depthwise's kernel
+# cnn/block_1_pad fused into cnn/block_1_depthwise
+# cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise
+# depthwise conv 3x3 window, strides (2, 2), pads ((0, 1), (0, 1)), multiplier 1
+def cnn_block_1_depthwise_depthwise_conv(x, depthwise, bias):
+    x = np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
     lead = win.shape[:3]
     cols = win.reshape(-1, 48, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 48)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_1_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_1_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_1_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 48, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_1_depthwise_BN' (BatchNormalization) -> (N*T, 16, 16, 48)
-# cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_1_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_1_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_1_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_1_project' (Conv2D) -> (N*T, 16, 16, 8)
@@ -261,7 +218,7 @@ def cnn_block_2_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_2_expand_conv2d as it takes them: made once, by Model.__init__
@@ -274,43 +231,25 @@ def cnn_block_2_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_2_depthwise' (DepthwiseConv2D) -> (N*T, 16, 16, 48)
+# cnn/block_2_depthwise_BN folded into cnn/block_2_depthwise's kernel
+# cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_2_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_2_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 48, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 48)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_2_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_2_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_2_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 48, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_2_depthwise_BN' (BatchNormalization) -> (N*T, 16, 16, 48)
-# cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_2_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_2_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_2_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_2_project' (Conv2D) -> (N*T, 16, 16, 8)
@@ -358,7 +297,7 @@ def cnn_block_3_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_3_expand_conv2d as it takes them: made once, by Model.__init__
@@ -370,50 +309,28 @@ def cnn_block_3_expand_conv2d_weights(kernel, bias):
     return kernel, bias
 
 
-# layer 'cnn/block_3_pad' (ZeroPadding2D) -> (N*T, 17, 17, 48)
-# zero padding ((0, 1), (0, 1))
-def cnn_block_3_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
-
-
 # layer 'cnn/block_3_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 48)
-# depthwise conv 3x3 window, strides (2, 2), multiplier 1
-def cnn_block_3_depthwise_depthwise_conv(x, depthwise):
+# cnn/block_3_depthwise_BN folded into cnn/block_3_depthwise's kernel
+# cnn/block_3_pad fused into cnn/block_3_depthwise
+# cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise
+# depthwise conv 3x3 window, strides (2, 2), pads ((0, 1), (0, 1)), multiplier 1
+def cnn_block_3_depthwise_depthwise_conv(x, depthwise, bias):
+    x = np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
     lead = win.shape[:3]
     cols = win.reshape(-1, 48, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 48)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_3_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_3_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_3_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 48, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_3_depthwise_BN' (BatchNormalization) -> (N*T, 8, 8, 48)
-# cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_3_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_3_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_3_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_3_project' (Conv2D) -> (N*T, 8, 8, 16)
@@ -451,7 +368,7 @@ def cnn_block_4_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_4_expand_conv2d as it takes them: made once, by Model.__init__
@@ -462,43 +379,25 @@ def cnn_block_4_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_4_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 96)
+# cnn/block_4_depthwise_BN folded into cnn/block_4_depthwise's kernel
+# cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_4_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_4_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 96, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 96)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_4_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_4_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_4_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 96, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_4_depthwise_BN' (BatchNormalization) -> (N*T, 8, 8, 96)
-# cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_4_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_4_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_4_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_4_project' (Conv2D) -> (N*T, 8, 8, 16)
@@ -544,7 +443,7 @@ def cnn_block_5_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_5_expand_conv2d as it takes them: made once, by Model.__init__
@@ -555,43 +454,25 @@ def cnn_block_5_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_5_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 96)
+# cnn/block_5_depthwise_BN folded into cnn/block_5_depthwise's kernel
+# cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_5_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_5_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 96, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 96)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_5_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_5_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_5_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 96, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_5_depthwise_BN' (BatchNormalization) -> (N*T, 8, 8, 96)
-# cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_5_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_5_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_5_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_5_project' (Conv2D) -> (N*T, 8, 8, 16)
@@ -637,7 +518,7 @@ def cnn_block_6_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_6_expand_conv2d as it takes them: made once, by Model.__init__
@@ -647,50 +528,28 @@ def cnn_block_6_expand_conv2d_weights(kernel, bias):
     return kernel, bias
 
 
-# layer 'cnn/block_6_pad' (ZeroPadding2D) -> (N*T, 9, 9, 96)
-# zero padding ((0, 1), (0, 1))
-def cnn_block_6_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
-
-
 # layer 'cnn/block_6_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 96)
-# depthwise conv 3x3 window, strides (2, 2), multiplier 1
-def cnn_block_6_depthwise_depthwise_conv(x, depthwise):
+# cnn/block_6_depthwise_BN folded into cnn/block_6_depthwise's kernel
+# cnn/block_6_pad fused into cnn/block_6_depthwise
+# cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise
+# depthwise conv 3x3 window, strides (2, 2), pads ((0, 1), (0, 1)), multiplier 1
+def cnn_block_6_depthwise_depthwise_conv(x, depthwise, bias):
+    x = np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
     lead = win.shape[:3]
     cols = win.reshape(-1, 96, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 96)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_6_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_6_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_6_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 96, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_6_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 96)
-# cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_6_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_6_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_6_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_6_project' (Conv2D) -> (N*T, 4, 4, 24)
@@ -728,7 +587,7 @@ def cnn_block_7_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_7_expand_conv2d as it takes them: made once, by Model.__init__
@@ -739,43 +598,25 @@ def cnn_block_7_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_7_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
+# cnn/block_7_depthwise_BN folded into cnn/block_7_depthwise's kernel
+# cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_7_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_7_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_7_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_7_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_7_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_7_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 144)
-# cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_7_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_7_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_7_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_7_project' (Conv2D) -> (N*T, 4, 4, 24)
@@ -821,7 +662,7 @@ def cnn_block_8_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_8_expand_conv2d as it takes them: made once, by Model.__init__
@@ -832,43 +673,25 @@ def cnn_block_8_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_8_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
+# cnn/block_8_depthwise_BN folded into cnn/block_8_depthwise's kernel
+# cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_8_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_8_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_8_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_8_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_8_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_8_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 144)
-# cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_8_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_8_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_8_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_8_project' (Conv2D) -> (N*T, 4, 4, 24)
@@ -914,7 +737,7 @@ def cnn_block_9_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_9_expand_conv2d as it takes them: made once, by Model.__init__
@@ -925,43 +748,25 @@ def cnn_block_9_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_9_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
+# cnn/block_9_depthwise_BN folded into cnn/block_9_depthwise's kernel
+# cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_9_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_9_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_9_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_9_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_9_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_9_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 144)
-# cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_9_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_9_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_9_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_9_project' (Conv2D) -> (N*T, 4, 4, 24)
@@ -1007,7 +812,7 @@ def cnn_block_10_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_10_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1018,44 +823,26 @@ def cnn_block_10_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_10_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
+# cnn/block_10_depthwise_BN folded into cnn/block_10_depthwise's kernel
+# cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_10_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_10_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 144, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 144)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_10_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_10_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_10_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 144, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_10_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 144)
-# cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_10_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_10_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_10_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_10_project' (Conv2D) -> (N*T, 4, 4, 32)
@@ -1093,7 +880,7 @@ def cnn_block_11_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_11_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1104,44 +891,26 @@ def cnn_block_11_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_11_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 192)
+# cnn/block_11_depthwise_BN folded into cnn/block_11_depthwise's kernel
+# cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_11_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_11_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 192, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 192)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_11_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_11_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_11_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 192, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_11_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 192)
-# cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_11_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_11_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_11_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_11_project' (Conv2D) -> (N*T, 4, 4, 32)
@@ -1187,7 +956,7 @@ def cnn_block_12_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_12_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1198,44 +967,26 @@ def cnn_block_12_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_12_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 192)
+# cnn/block_12_depthwise_BN folded into cnn/block_12_depthwise's kernel
+# cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_12_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_12_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 192, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 192)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_12_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_12_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_12_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 192, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_12_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 192)
-# cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_12_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_12_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_12_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_12_project' (Conv2D) -> (N*T, 4, 4, 32)
@@ -1281,7 +1032,7 @@ def cnn_block_13_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_13_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1291,51 +1042,29 @@ def cnn_block_13_expand_conv2d_weights(kernel, bias):
     return kernel, bias
 
 
-# layer 'cnn/block_13_pad' (ZeroPadding2D) -> (N*T, 5, 5, 192)
-# zero padding ((0, 1), (0, 1))
-def cnn_block_13_pad_zero_pad(x):
-    return np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
-
-
 # layer 'cnn/block_13_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 192)
-# depthwise conv 3x3 window, strides (2, 2), multiplier 1
-def cnn_block_13_depthwise_depthwise_conv(x, depthwise):
+# cnn/block_13_depthwise_BN folded into cnn/block_13_depthwise's kernel
+# cnn/block_13_pad fused into cnn/block_13_depthwise
+# cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise
+# depthwise conv 3x3 window, strides (2, 2), pads ((0, 1), (0, 1)), multiplier 1
+def cnn_block_13_depthwise_depthwise_conv(x, depthwise, bias):
+    x = np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
     lead = win.shape[:3]
     cols = win.reshape(-1, 192, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 192)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_13_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_13_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_13_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 192, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_13_depthwise_BN' (BatchNormalization) -> (N*T, 2, 2, 192)
-# cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_13_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_13_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_13_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_13_project' (Conv2D) -> (N*T, 2, 2, 56)
@@ -1373,7 +1102,7 @@ def cnn_block_14_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_14_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1384,44 +1113,26 @@ def cnn_block_14_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_14_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
+# cnn/block_14_depthwise_BN folded into cnn/block_14_depthwise's kernel
+# cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_14_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_14_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 336, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 336)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_14_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_14_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_14_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 336, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_14_depthwise_BN' (BatchNormalization) -> (N*T, 2, 2, 336)
-# cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_14_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_14_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_14_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_14_project' (Conv2D) -> (N*T, 2, 2, 56)
@@ -1467,7 +1178,7 @@ def cnn_block_15_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_15_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1478,44 +1189,26 @@ def cnn_block_15_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_15_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
+# cnn/block_15_depthwise_BN folded into cnn/block_15_depthwise's kernel
+# cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_15_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_15_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 336, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 336)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_15_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_15_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_15_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 336, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_15_depthwise_BN' (BatchNormalization) -> (N*T, 2, 2, 336)
-# cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_15_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_15_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_15_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_15_project' (Conv2D) -> (N*T, 2, 2, 56)
@@ -1561,7 +1254,7 @@ def cnn_block_16_expand_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_block_16_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1572,44 +1265,26 @@ def cnn_block_16_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_16_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
+# cnn/block_16_depthwise_BN folded into cnn/block_16_depthwise's kernel
+# cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_16_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_16_depthwise_depthwise_conv(x, depthwise, bias):
     x = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     lead = win.shape[:3]
     cols = win.reshape(-1, 336, 9).transpose(1, 0, 2)
     y = np.matmul(cols, depthwise).transpose(1, 0, 2).reshape(-1, 336)
     y = y.reshape(lead + (-1,))
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_16_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_16_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_16_depthwise_depthwise_conv_weights(kernel, bias):
     # one (9, 1) matrix per input channel
     depthwise = kernel.reshape((9, 336, 1)).transpose(1, 0, 2)
-    return (depthwise,)
-
-
-# layer 'cnn/block_16_depthwise_BN' (BatchNormalization) -> (N*T, 2, 2, 336)
-# cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_16_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale + shift
-    return _relu_ext(y, 0.0, 6.0, 0.0)
-
-
-# the weights of cnn_block_16_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_16_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_16_project' (Conv2D) -> (N*T, 2, 2, 112)
@@ -1643,7 +1318,7 @@ def cnn_Conv_1_conv2d(x, kernel, bias):
     y = np.matmul(cols, kernel)
     y = y.reshape(win.shape[:3] + (1280,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0)
+    return _relu6(y)
 
 
 # the weights of cnn_Conv_1_conv2d as it takes them: made once, by Model.__init__
@@ -1821,15 +1496,8 @@ class Model:
         )
         self.cnn_expanded_conv_depthwise_depthwise_conv = (
             cnn_expanded_conv_depthwise_depthwise_conv_weights(
-                w["cnn_expanded_conv_depthwise_depthwise_conv/kernel"]
-            )
-        )
-        self.cnn_expanded_conv_depthwise_BN_batchnormalization = (
-            cnn_expanded_conv_depthwise_BN_batchnormalization_weights(
-                w["cnn_expanded_conv_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_expanded_conv_depthwise_BN_batchnormalization/beta"],
-                w["cnn_expanded_conv_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_expanded_conv_depthwise_BN_batchnormalization/moving_variance"]
+                w["cnn_expanded_conv_depthwise_depthwise_conv/kernel"],
+                w["cnn_expanded_conv_depthwise_depthwise_conv/bias"]
             )
         )
         self.cnn_expanded_conv_project_conv2d = cnn_expanded_conv_project_conv2d_weights(
@@ -1839,15 +1507,8 @@ class Model:
             w["cnn_block_1_expand_conv2d/kernel"], w["cnn_block_1_expand_conv2d/bias"]
         )
         self.cnn_block_1_depthwise_depthwise_conv = cnn_block_1_depthwise_depthwise_conv_weights(
-            w["cnn_block_1_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_1_depthwise_BN_batchnormalization = (
-            cnn_block_1_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_1_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_1_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_1_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_1_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_1_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_1_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_1_project_conv2d = cnn_block_1_project_conv2d_weights(
             w["cnn_block_1_project_conv2d/kernel"], w["cnn_block_1_project_conv2d/bias"]
@@ -1856,15 +1517,8 @@ class Model:
             w["cnn_block_2_expand_conv2d/kernel"], w["cnn_block_2_expand_conv2d/bias"]
         )
         self.cnn_block_2_depthwise_depthwise_conv = cnn_block_2_depthwise_depthwise_conv_weights(
-            w["cnn_block_2_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_2_depthwise_BN_batchnormalization = (
-            cnn_block_2_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_2_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_2_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_2_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_2_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_2_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_2_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_2_project_conv2d = cnn_block_2_project_conv2d_weights(
             w["cnn_block_2_project_conv2d/kernel"], w["cnn_block_2_project_conv2d/bias"]
@@ -1873,15 +1527,8 @@ class Model:
             w["cnn_block_3_expand_conv2d/kernel"], w["cnn_block_3_expand_conv2d/bias"]
         )
         self.cnn_block_3_depthwise_depthwise_conv = cnn_block_3_depthwise_depthwise_conv_weights(
-            w["cnn_block_3_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_3_depthwise_BN_batchnormalization = (
-            cnn_block_3_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_3_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_3_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_3_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_3_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_3_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_3_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_3_project_conv2d = cnn_block_3_project_conv2d_weights(
             w["cnn_block_3_project_conv2d/kernel"], w["cnn_block_3_project_conv2d/bias"]
@@ -1890,15 +1537,8 @@ class Model:
             w["cnn_block_4_expand_conv2d/kernel"], w["cnn_block_4_expand_conv2d/bias"]
         )
         self.cnn_block_4_depthwise_depthwise_conv = cnn_block_4_depthwise_depthwise_conv_weights(
-            w["cnn_block_4_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_4_depthwise_BN_batchnormalization = (
-            cnn_block_4_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_4_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_4_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_4_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_4_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_4_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_4_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_4_project_conv2d = cnn_block_4_project_conv2d_weights(
             w["cnn_block_4_project_conv2d/kernel"], w["cnn_block_4_project_conv2d/bias"]
@@ -1907,15 +1547,8 @@ class Model:
             w["cnn_block_5_expand_conv2d/kernel"], w["cnn_block_5_expand_conv2d/bias"]
         )
         self.cnn_block_5_depthwise_depthwise_conv = cnn_block_5_depthwise_depthwise_conv_weights(
-            w["cnn_block_5_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_5_depthwise_BN_batchnormalization = (
-            cnn_block_5_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_5_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_5_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_5_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_5_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_5_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_5_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_5_project_conv2d = cnn_block_5_project_conv2d_weights(
             w["cnn_block_5_project_conv2d/kernel"], w["cnn_block_5_project_conv2d/bias"]
@@ -1924,15 +1557,8 @@ class Model:
             w["cnn_block_6_expand_conv2d/kernel"], w["cnn_block_6_expand_conv2d/bias"]
         )
         self.cnn_block_6_depthwise_depthwise_conv = cnn_block_6_depthwise_depthwise_conv_weights(
-            w["cnn_block_6_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_6_depthwise_BN_batchnormalization = (
-            cnn_block_6_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_6_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_6_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_6_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_6_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_6_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_6_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_6_project_conv2d = cnn_block_6_project_conv2d_weights(
             w["cnn_block_6_project_conv2d/kernel"], w["cnn_block_6_project_conv2d/bias"]
@@ -1941,15 +1567,8 @@ class Model:
             w["cnn_block_7_expand_conv2d/kernel"], w["cnn_block_7_expand_conv2d/bias"]
         )
         self.cnn_block_7_depthwise_depthwise_conv = cnn_block_7_depthwise_depthwise_conv_weights(
-            w["cnn_block_7_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_7_depthwise_BN_batchnormalization = (
-            cnn_block_7_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_7_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_7_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_7_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_7_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_7_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_7_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_7_project_conv2d = cnn_block_7_project_conv2d_weights(
             w["cnn_block_7_project_conv2d/kernel"], w["cnn_block_7_project_conv2d/bias"]
@@ -1958,15 +1577,8 @@ class Model:
             w["cnn_block_8_expand_conv2d/kernel"], w["cnn_block_8_expand_conv2d/bias"]
         )
         self.cnn_block_8_depthwise_depthwise_conv = cnn_block_8_depthwise_depthwise_conv_weights(
-            w["cnn_block_8_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_8_depthwise_BN_batchnormalization = (
-            cnn_block_8_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_8_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_8_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_8_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_8_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_8_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_8_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_8_project_conv2d = cnn_block_8_project_conv2d_weights(
             w["cnn_block_8_project_conv2d/kernel"], w["cnn_block_8_project_conv2d/bias"]
@@ -1975,15 +1587,8 @@ class Model:
             w["cnn_block_9_expand_conv2d/kernel"], w["cnn_block_9_expand_conv2d/bias"]
         )
         self.cnn_block_9_depthwise_depthwise_conv = cnn_block_9_depthwise_depthwise_conv_weights(
-            w["cnn_block_9_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_9_depthwise_BN_batchnormalization = (
-            cnn_block_9_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_9_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_9_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_9_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_9_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_9_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_9_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_9_project_conv2d = cnn_block_9_project_conv2d_weights(
             w["cnn_block_9_project_conv2d/kernel"], w["cnn_block_9_project_conv2d/bias"]
@@ -1992,15 +1597,8 @@ class Model:
             w["cnn_block_10_expand_conv2d/kernel"], w["cnn_block_10_expand_conv2d/bias"]
         )
         self.cnn_block_10_depthwise_depthwise_conv = cnn_block_10_depthwise_depthwise_conv_weights(
-            w["cnn_block_10_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_10_depthwise_BN_batchnormalization = (
-            cnn_block_10_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_10_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_10_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_10_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_10_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_10_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_10_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_10_project_conv2d = cnn_block_10_project_conv2d_weights(
             w["cnn_block_10_project_conv2d/kernel"], w["cnn_block_10_project_conv2d/bias"]
@@ -2009,15 +1607,8 @@ class Model:
             w["cnn_block_11_expand_conv2d/kernel"], w["cnn_block_11_expand_conv2d/bias"]
         )
         self.cnn_block_11_depthwise_depthwise_conv = cnn_block_11_depthwise_depthwise_conv_weights(
-            w["cnn_block_11_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_11_depthwise_BN_batchnormalization = (
-            cnn_block_11_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_11_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_11_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_11_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_11_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_11_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_11_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_11_project_conv2d = cnn_block_11_project_conv2d_weights(
             w["cnn_block_11_project_conv2d/kernel"], w["cnn_block_11_project_conv2d/bias"]
@@ -2026,15 +1617,8 @@ class Model:
             w["cnn_block_12_expand_conv2d/kernel"], w["cnn_block_12_expand_conv2d/bias"]
         )
         self.cnn_block_12_depthwise_depthwise_conv = cnn_block_12_depthwise_depthwise_conv_weights(
-            w["cnn_block_12_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_12_depthwise_BN_batchnormalization = (
-            cnn_block_12_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_12_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_12_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_12_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_12_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_12_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_12_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_12_project_conv2d = cnn_block_12_project_conv2d_weights(
             w["cnn_block_12_project_conv2d/kernel"], w["cnn_block_12_project_conv2d/bias"]
@@ -2043,15 +1627,8 @@ class Model:
             w["cnn_block_13_expand_conv2d/kernel"], w["cnn_block_13_expand_conv2d/bias"]
         )
         self.cnn_block_13_depthwise_depthwise_conv = cnn_block_13_depthwise_depthwise_conv_weights(
-            w["cnn_block_13_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_13_depthwise_BN_batchnormalization = (
-            cnn_block_13_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_13_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_13_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_13_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_13_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_13_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_13_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_13_project_conv2d = cnn_block_13_project_conv2d_weights(
             w["cnn_block_13_project_conv2d/kernel"], w["cnn_block_13_project_conv2d/bias"]
@@ -2060,15 +1637,8 @@ class Model:
             w["cnn_block_14_expand_conv2d/kernel"], w["cnn_block_14_expand_conv2d/bias"]
         )
         self.cnn_block_14_depthwise_depthwise_conv = cnn_block_14_depthwise_depthwise_conv_weights(
-            w["cnn_block_14_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_14_depthwise_BN_batchnormalization = (
-            cnn_block_14_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_14_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_14_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_14_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_14_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_14_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_14_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_14_project_conv2d = cnn_block_14_project_conv2d_weights(
             w["cnn_block_14_project_conv2d/kernel"], w["cnn_block_14_project_conv2d/bias"]
@@ -2077,15 +1647,8 @@ class Model:
             w["cnn_block_15_expand_conv2d/kernel"], w["cnn_block_15_expand_conv2d/bias"]
         )
         self.cnn_block_15_depthwise_depthwise_conv = cnn_block_15_depthwise_depthwise_conv_weights(
-            w["cnn_block_15_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_15_depthwise_BN_batchnormalization = (
-            cnn_block_15_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_15_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_15_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_15_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_15_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_15_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_15_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_15_project_conv2d = cnn_block_15_project_conv2d_weights(
             w["cnn_block_15_project_conv2d/kernel"], w["cnn_block_15_project_conv2d/bias"]
@@ -2094,15 +1657,8 @@ class Model:
             w["cnn_block_16_expand_conv2d/kernel"], w["cnn_block_16_expand_conv2d/bias"]
         )
         self.cnn_block_16_depthwise_depthwise_conv = cnn_block_16_depthwise_depthwise_conv_weights(
-            w["cnn_block_16_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_16_depthwise_BN_batchnormalization = (
-            cnn_block_16_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_16_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_16_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_16_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_16_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_16_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_16_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_16_project_conv2d = cnn_block_16_project_conv2d_weights(
             w["cnn_block_16_project_conv2d/kernel"], w["cnn_block_16_project_conv2d/bias"]
@@ -2151,49 +1707,43 @@ class Model:
         # cnn/bn_Conv1 folded into cnn/Conv1's kernel
         # cnn/Conv1_relu fused into cnn/Conv1
         cnn_Conv1 = cnn_Conv1_conv2d(frames, *self.cnn_Conv1_conv2d)
+        # cnn/expanded_conv_depthwise_BN folded into cnn/expanded_conv_depthwise's kernel
+        # cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise
         cnn_expanded_conv_depthwise = cnn_expanded_conv_depthwise_depthwise_conv(
             cnn_Conv1, *self.cnn_expanded_conv_depthwise_depthwise_conv
         )
-        # cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise_BN
-        cnn_expanded_conv_depthwise_BN = cnn_expanded_conv_depthwise_BN_batchnormalization(
-            cnn_expanded_conv_depthwise, *self.cnn_expanded_conv_depthwise_BN_batchnormalization
-        )
         # cnn/expanded_conv_project_BN folded into cnn/expanded_conv_project's kernel
         cnn_expanded_conv_project = cnn_expanded_conv_project_conv2d(
-            cnn_expanded_conv_depthwise_BN, *self.cnn_expanded_conv_project_conv2d
+            cnn_expanded_conv_depthwise, *self.cnn_expanded_conv_project_conv2d
         )
         # cnn/block_1_expand_BN folded into cnn/block_1_expand's kernel
         # cnn/block_1_expand_relu fused into cnn/block_1_expand
         cnn_block_1_expand = cnn_block_1_expand_conv2d(
             cnn_expanded_conv_project, *self.cnn_block_1_expand_conv2d
         )
-        cnn_block_1_pad = cnn_block_1_pad_zero_pad(cnn_block_1_expand)
+        # cnn/block_1_depthwise_BN folded into cnn/block_1_depthwise's kernel
+        # cnn/block_1_pad fused into cnn/block_1_depthwise
+        # cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise
         cnn_block_1_depthwise = cnn_block_1_depthwise_depthwise_conv(
-            cnn_block_1_pad, *self.cnn_block_1_depthwise_depthwise_conv
-        )
-        # cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise_BN
-        cnn_block_1_depthwise_BN = cnn_block_1_depthwise_BN_batchnormalization(
-            cnn_block_1_depthwise, *self.cnn_block_1_depthwise_BN_batchnormalization
+            cnn_block_1_expand, *self.cnn_block_1_depthwise_depthwise_conv
         )
         # cnn/block_1_project_BN folded into cnn/block_1_project's kernel
         cnn_block_1_project = cnn_block_1_project_conv2d(
-            cnn_block_1_depthwise_BN, *self.cnn_block_1_project_conv2d
+            cnn_block_1_depthwise, *self.cnn_block_1_project_conv2d
         )
         # cnn/block_2_expand_BN folded into cnn/block_2_expand's kernel
         # cnn/block_2_expand_relu fused into cnn/block_2_expand
         cnn_block_2_expand = cnn_block_2_expand_conv2d(
             cnn_block_1_project, *self.cnn_block_2_expand_conv2d
         )
+        # cnn/block_2_depthwise_BN folded into cnn/block_2_depthwise's kernel
+        # cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise
         cnn_block_2_depthwise = cnn_block_2_depthwise_depthwise_conv(
             cnn_block_2_expand, *self.cnn_block_2_depthwise_depthwise_conv
         )
-        # cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise_BN
-        cnn_block_2_depthwise_BN = cnn_block_2_depthwise_BN_batchnormalization(
-            cnn_block_2_depthwise, *self.cnn_block_2_depthwise_BN_batchnormalization
-        )
         # cnn/block_2_project_BN folded into cnn/block_2_project's kernel
         cnn_block_2_project = cnn_block_2_project_conv2d(
-            cnn_block_2_depthwise_BN, *self.cnn_block_2_project_conv2d
+            cnn_block_2_depthwise, *self.cnn_block_2_project_conv2d
         )
         cnn_block_2_add = cnn_block_2_add_merge(cnn_block_1_project, cnn_block_2_project)
         # cnn/block_3_expand_BN folded into cnn/block_3_expand's kernel
@@ -2201,33 +1751,29 @@ class Model:
         cnn_block_3_expand = cnn_block_3_expand_conv2d(
             cnn_block_2_add, *self.cnn_block_3_expand_conv2d
         )
-        cnn_block_3_pad = cnn_block_3_pad_zero_pad(cnn_block_3_expand)
+        # cnn/block_3_depthwise_BN folded into cnn/block_3_depthwise's kernel
+        # cnn/block_3_pad fused into cnn/block_3_depthwise
+        # cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise
         cnn_block_3_depthwise = cnn_block_3_depthwise_depthwise_conv(
-            cnn_block_3_pad, *self.cnn_block_3_depthwise_depthwise_conv
-        )
-        # cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise_BN
-        cnn_block_3_depthwise_BN = cnn_block_3_depthwise_BN_batchnormalization(
-            cnn_block_3_depthwise, *self.cnn_block_3_depthwise_BN_batchnormalization
+            cnn_block_3_expand, *self.cnn_block_3_depthwise_depthwise_conv
         )
         # cnn/block_3_project_BN folded into cnn/block_3_project's kernel
         cnn_block_3_project = cnn_block_3_project_conv2d(
-            cnn_block_3_depthwise_BN, *self.cnn_block_3_project_conv2d
+            cnn_block_3_depthwise, *self.cnn_block_3_project_conv2d
         )
         # cnn/block_4_expand_BN folded into cnn/block_4_expand's kernel
         # cnn/block_4_expand_relu fused into cnn/block_4_expand
         cnn_block_4_expand = cnn_block_4_expand_conv2d(
             cnn_block_3_project, *self.cnn_block_4_expand_conv2d
         )
+        # cnn/block_4_depthwise_BN folded into cnn/block_4_depthwise's kernel
+        # cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise
         cnn_block_4_depthwise = cnn_block_4_depthwise_depthwise_conv(
             cnn_block_4_expand, *self.cnn_block_4_depthwise_depthwise_conv
         )
-        # cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise_BN
-        cnn_block_4_depthwise_BN = cnn_block_4_depthwise_BN_batchnormalization(
-            cnn_block_4_depthwise, *self.cnn_block_4_depthwise_BN_batchnormalization
-        )
         # cnn/block_4_project_BN folded into cnn/block_4_project's kernel
         cnn_block_4_project = cnn_block_4_project_conv2d(
-            cnn_block_4_depthwise_BN, *self.cnn_block_4_project_conv2d
+            cnn_block_4_depthwise, *self.cnn_block_4_project_conv2d
         )
         cnn_block_4_add = cnn_block_4_add_merge(cnn_block_3_project, cnn_block_4_project)
         # cnn/block_5_expand_BN folded into cnn/block_5_expand's kernel
@@ -2235,16 +1781,14 @@ class Model:
         cnn_block_5_expand = cnn_block_5_expand_conv2d(
             cnn_block_4_add, *self.cnn_block_5_expand_conv2d
         )
+        # cnn/block_5_depthwise_BN folded into cnn/block_5_depthwise's kernel
+        # cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise
         cnn_block_5_depthwise = cnn_block_5_depthwise_depthwise_conv(
             cnn_block_5_expand, *self.cnn_block_5_depthwise_depthwise_conv
         )
-        # cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise_BN
-        cnn_block_5_depthwise_BN = cnn_block_5_depthwise_BN_batchnormalization(
-            cnn_block_5_depthwise, *self.cnn_block_5_depthwise_BN_batchnormalization
-        )
         # cnn/block_5_project_BN folded into cnn/block_5_project's kernel
         cnn_block_5_project = cnn_block_5_project_conv2d(
-            cnn_block_5_depthwise_BN, *self.cnn_block_5_project_conv2d
+            cnn_block_5_depthwise, *self.cnn_block_5_project_conv2d
         )
         cnn_block_5_add = cnn_block_5_add_merge(cnn_block_4_add, cnn_block_5_project)
         # cnn/block_6_expand_BN folded into cnn/block_6_expand's kernel
@@ -2252,33 +1796,29 @@ class Model:
         cnn_block_6_expand = cnn_block_6_expand_conv2d(
             cnn_block_5_add, *self.cnn_block_6_expand_conv2d
         )
-        cnn_block_6_pad = cnn_block_6_pad_zero_pad(cnn_block_6_expand)
+        # cnn/block_6_depthwise_BN folded into cnn/block_6_depthwise's kernel
+        # cnn/block_6_pad fused into cnn/block_6_depthwise
+        # cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise
         cnn_block_6_depthwise = cnn_block_6_depthwise_depthwise_conv(
-            cnn_block_6_pad, *self.cnn_block_6_depthwise_depthwise_conv
-        )
-        # cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise_BN
-        cnn_block_6_depthwise_BN = cnn_block_6_depthwise_BN_batchnormalization(
-            cnn_block_6_depthwise, *self.cnn_block_6_depthwise_BN_batchnormalization
+            cnn_block_6_expand, *self.cnn_block_6_depthwise_depthwise_conv
         )
         # cnn/block_6_project_BN folded into cnn/block_6_project's kernel
         cnn_block_6_project = cnn_block_6_project_conv2d(
-            cnn_block_6_depthwise_BN, *self.cnn_block_6_project_conv2d
+            cnn_block_6_depthwise, *self.cnn_block_6_project_conv2d
         )
         # cnn/block_7_expand_BN folded into cnn/block_7_expand's kernel
         # cnn/block_7_expand_relu fused into cnn/block_7_expand
         cnn_block_7_expand = cnn_block_7_expand_conv2d(
             cnn_block_6_project, *self.cnn_block_7_expand_conv2d
         )
+        # cnn/block_7_depthwise_BN folded into cnn/block_7_depthwise's kernel
+        # cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise
         cnn_block_7_depthwise = cnn_block_7_depthwise_depthwise_conv(
             cnn_block_7_expand, *self.cnn_block_7_depthwise_depthwise_conv
         )
-        # cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise_BN
-        cnn_block_7_depthwise_BN = cnn_block_7_depthwise_BN_batchnormalization(
-            cnn_block_7_depthwise, *self.cnn_block_7_depthwise_BN_batchnormalization
-        )
         # cnn/block_7_project_BN folded into cnn/block_7_project's kernel
         cnn_block_7_project = cnn_block_7_project_conv2d(
-            cnn_block_7_depthwise_BN, *self.cnn_block_7_project_conv2d
+            cnn_block_7_depthwise, *self.cnn_block_7_project_conv2d
         )
         cnn_block_7_add = cnn_block_7_add_merge(cnn_block_6_project, cnn_block_7_project)
         # cnn/block_8_expand_BN folded into cnn/block_8_expand's kernel
@@ -2286,16 +1826,14 @@ class Model:
         cnn_block_8_expand = cnn_block_8_expand_conv2d(
             cnn_block_7_add, *self.cnn_block_8_expand_conv2d
         )
+        # cnn/block_8_depthwise_BN folded into cnn/block_8_depthwise's kernel
+        # cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise
         cnn_block_8_depthwise = cnn_block_8_depthwise_depthwise_conv(
             cnn_block_8_expand, *self.cnn_block_8_depthwise_depthwise_conv
         )
-        # cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise_BN
-        cnn_block_8_depthwise_BN = cnn_block_8_depthwise_BN_batchnormalization(
-            cnn_block_8_depthwise, *self.cnn_block_8_depthwise_BN_batchnormalization
-        )
         # cnn/block_8_project_BN folded into cnn/block_8_project's kernel
         cnn_block_8_project = cnn_block_8_project_conv2d(
-            cnn_block_8_depthwise_BN, *self.cnn_block_8_project_conv2d
+            cnn_block_8_depthwise, *self.cnn_block_8_project_conv2d
         )
         cnn_block_8_add = cnn_block_8_add_merge(cnn_block_7_add, cnn_block_8_project)
         # cnn/block_9_expand_BN folded into cnn/block_9_expand's kernel
@@ -2303,16 +1841,14 @@ class Model:
         cnn_block_9_expand = cnn_block_9_expand_conv2d(
             cnn_block_8_add, *self.cnn_block_9_expand_conv2d
         )
+        # cnn/block_9_depthwise_BN folded into cnn/block_9_depthwise's kernel
+        # cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise
         cnn_block_9_depthwise = cnn_block_9_depthwise_depthwise_conv(
             cnn_block_9_expand, *self.cnn_block_9_depthwise_depthwise_conv
         )
-        # cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise_BN
-        cnn_block_9_depthwise_BN = cnn_block_9_depthwise_BN_batchnormalization(
-            cnn_block_9_depthwise, *self.cnn_block_9_depthwise_BN_batchnormalization
-        )
         # cnn/block_9_project_BN folded into cnn/block_9_project's kernel
         cnn_block_9_project = cnn_block_9_project_conv2d(
-            cnn_block_9_depthwise_BN, *self.cnn_block_9_project_conv2d
+            cnn_block_9_depthwise, *self.cnn_block_9_project_conv2d
         )
         cnn_block_9_add = cnn_block_9_add_merge(cnn_block_8_add, cnn_block_9_project)
         # cnn/block_10_expand_BN folded into cnn/block_10_expand's kernel
@@ -2320,32 +1856,28 @@ class Model:
         cnn_block_10_expand = cnn_block_10_expand_conv2d(
             cnn_block_9_add, *self.cnn_block_10_expand_conv2d
         )
+        # cnn/block_10_depthwise_BN folded into cnn/block_10_depthwise's kernel
+        # cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise
         cnn_block_10_depthwise = cnn_block_10_depthwise_depthwise_conv(
             cnn_block_10_expand, *self.cnn_block_10_depthwise_depthwise_conv
         )
-        # cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise_BN
-        cnn_block_10_depthwise_BN = cnn_block_10_depthwise_BN_batchnormalization(
-            cnn_block_10_depthwise, *self.cnn_block_10_depthwise_BN_batchnormalization
-        )
         # cnn/block_10_project_BN folded into cnn/block_10_project's kernel
         cnn_block_10_project = cnn_block_10_project_conv2d(
-            cnn_block_10_depthwise_BN, *self.cnn_block_10_project_conv2d
+            cnn_block_10_depthwise, *self.cnn_block_10_project_conv2d
         )
         # cnn/block_11_expand_BN folded into cnn/block_11_expand's kernel
         # cnn/block_11_expand_relu fused into cnn/block_11_expand
         cnn_block_11_expand = cnn_block_11_expand_conv2d(
             cnn_block_10_project, *self.cnn_block_11_expand_conv2d
         )
+        # cnn/block_11_depthwise_BN folded into cnn/block_11_depthwise's kernel
+        # cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise
         cnn_block_11_depthwise = cnn_block_11_depthwise_depthwise_conv(
             cnn_block_11_expand, *self.cnn_block_11_depthwise_depthwise_conv
         )
-        # cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise_BN
-        cnn_block_11_depthwise_BN = cnn_block_11_depthwise_BN_batchnormalization(
-            cnn_block_11_depthwise, *self.cnn_block_11_depthwise_BN_batchnormalization
-        )
         # cnn/block_11_project_BN folded into cnn/block_11_project's kernel
         cnn_block_11_project = cnn_block_11_project_conv2d(
-            cnn_block_11_depthwise_BN, *self.cnn_block_11_project_conv2d
+            cnn_block_11_depthwise, *self.cnn_block_11_project_conv2d
         )
         cnn_block_11_add = cnn_block_11_add_merge(cnn_block_10_project, cnn_block_11_project)
         # cnn/block_12_expand_BN folded into cnn/block_12_expand's kernel
@@ -2353,16 +1885,14 @@ class Model:
         cnn_block_12_expand = cnn_block_12_expand_conv2d(
             cnn_block_11_add, *self.cnn_block_12_expand_conv2d
         )
+        # cnn/block_12_depthwise_BN folded into cnn/block_12_depthwise's kernel
+        # cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise
         cnn_block_12_depthwise = cnn_block_12_depthwise_depthwise_conv(
             cnn_block_12_expand, *self.cnn_block_12_depthwise_depthwise_conv
         )
-        # cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise_BN
-        cnn_block_12_depthwise_BN = cnn_block_12_depthwise_BN_batchnormalization(
-            cnn_block_12_depthwise, *self.cnn_block_12_depthwise_BN_batchnormalization
-        )
         # cnn/block_12_project_BN folded into cnn/block_12_project's kernel
         cnn_block_12_project = cnn_block_12_project_conv2d(
-            cnn_block_12_depthwise_BN, *self.cnn_block_12_project_conv2d
+            cnn_block_12_depthwise, *self.cnn_block_12_project_conv2d
         )
         cnn_block_12_add = cnn_block_12_add_merge(cnn_block_11_add, cnn_block_12_project)
         # cnn/block_13_expand_BN folded into cnn/block_13_expand's kernel
@@ -2370,33 +1900,29 @@ class Model:
         cnn_block_13_expand = cnn_block_13_expand_conv2d(
             cnn_block_12_add, *self.cnn_block_13_expand_conv2d
         )
-        cnn_block_13_pad = cnn_block_13_pad_zero_pad(cnn_block_13_expand)
+        # cnn/block_13_depthwise_BN folded into cnn/block_13_depthwise's kernel
+        # cnn/block_13_pad fused into cnn/block_13_depthwise
+        # cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise
         cnn_block_13_depthwise = cnn_block_13_depthwise_depthwise_conv(
-            cnn_block_13_pad, *self.cnn_block_13_depthwise_depthwise_conv
-        )
-        # cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise_BN
-        cnn_block_13_depthwise_BN = cnn_block_13_depthwise_BN_batchnormalization(
-            cnn_block_13_depthwise, *self.cnn_block_13_depthwise_BN_batchnormalization
+            cnn_block_13_expand, *self.cnn_block_13_depthwise_depthwise_conv
         )
         # cnn/block_13_project_BN folded into cnn/block_13_project's kernel
         cnn_block_13_project = cnn_block_13_project_conv2d(
-            cnn_block_13_depthwise_BN, *self.cnn_block_13_project_conv2d
+            cnn_block_13_depthwise, *self.cnn_block_13_project_conv2d
         )
         # cnn/block_14_expand_BN folded into cnn/block_14_expand's kernel
         # cnn/block_14_expand_relu fused into cnn/block_14_expand
         cnn_block_14_expand = cnn_block_14_expand_conv2d(
             cnn_block_13_project, *self.cnn_block_14_expand_conv2d
         )
+        # cnn/block_14_depthwise_BN folded into cnn/block_14_depthwise's kernel
+        # cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise
         cnn_block_14_depthwise = cnn_block_14_depthwise_depthwise_conv(
             cnn_block_14_expand, *self.cnn_block_14_depthwise_depthwise_conv
         )
-        # cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise_BN
-        cnn_block_14_depthwise_BN = cnn_block_14_depthwise_BN_batchnormalization(
-            cnn_block_14_depthwise, *self.cnn_block_14_depthwise_BN_batchnormalization
-        )
         # cnn/block_14_project_BN folded into cnn/block_14_project's kernel
         cnn_block_14_project = cnn_block_14_project_conv2d(
-            cnn_block_14_depthwise_BN, *self.cnn_block_14_project_conv2d
+            cnn_block_14_depthwise, *self.cnn_block_14_project_conv2d
         )
         cnn_block_14_add = cnn_block_14_add_merge(cnn_block_13_project, cnn_block_14_project)
         # cnn/block_15_expand_BN folded into cnn/block_15_expand's kernel
@@ -2404,16 +1930,14 @@ class Model:
         cnn_block_15_expand = cnn_block_15_expand_conv2d(
             cnn_block_14_add, *self.cnn_block_15_expand_conv2d
         )
+        # cnn/block_15_depthwise_BN folded into cnn/block_15_depthwise's kernel
+        # cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise
         cnn_block_15_depthwise = cnn_block_15_depthwise_depthwise_conv(
             cnn_block_15_expand, *self.cnn_block_15_depthwise_depthwise_conv
         )
-        # cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise_BN
-        cnn_block_15_depthwise_BN = cnn_block_15_depthwise_BN_batchnormalization(
-            cnn_block_15_depthwise, *self.cnn_block_15_depthwise_BN_batchnormalization
-        )
         # cnn/block_15_project_BN folded into cnn/block_15_project's kernel
         cnn_block_15_project = cnn_block_15_project_conv2d(
-            cnn_block_15_depthwise_BN, *self.cnn_block_15_project_conv2d
+            cnn_block_15_depthwise, *self.cnn_block_15_project_conv2d
         )
         cnn_block_15_add = cnn_block_15_add_merge(cnn_block_14_add, cnn_block_15_project)
         # cnn/block_16_expand_BN folded into cnn/block_16_expand's kernel
@@ -2421,16 +1945,14 @@ class Model:
         cnn_block_16_expand = cnn_block_16_expand_conv2d(
             cnn_block_15_add, *self.cnn_block_16_expand_conv2d
         )
+        # cnn/block_16_depthwise_BN folded into cnn/block_16_depthwise's kernel
+        # cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise
         cnn_block_16_depthwise = cnn_block_16_depthwise_depthwise_conv(
             cnn_block_16_expand, *self.cnn_block_16_depthwise_depthwise_conv
         )
-        # cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise_BN
-        cnn_block_16_depthwise_BN = cnn_block_16_depthwise_BN_batchnormalization(
-            cnn_block_16_depthwise, *self.cnn_block_16_depthwise_BN_batchnormalization
-        )
         # cnn/block_16_project_BN folded into cnn/block_16_project's kernel
         cnn_block_16_project = cnn_block_16_project_conv2d(
-            cnn_block_16_depthwise_BN, *self.cnn_block_16_project_conv2d
+            cnn_block_16_depthwise, *self.cnn_block_16_project_conv2d
         )
         # cnn/Conv_1_bn folded into cnn/Conv_1's kernel
         # cnn/out_relu fused into cnn/Conv_1
@@ -2452,49 +1974,43 @@ class Model:
         # cnn/bn_Conv1 folded into cnn/Conv1's kernel
         # cnn/Conv1_relu fused into cnn/Conv1
         cnn_Conv1 = cnn_Conv1_conv2d(frames_folded, *self.cnn_Conv1_conv2d)
+        # cnn/expanded_conv_depthwise_BN folded into cnn/expanded_conv_depthwise's kernel
+        # cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise
         cnn_expanded_conv_depthwise = cnn_expanded_conv_depthwise_depthwise_conv(
             cnn_Conv1, *self.cnn_expanded_conv_depthwise_depthwise_conv
         )
-        # cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise_BN
-        cnn_expanded_conv_depthwise_BN = cnn_expanded_conv_depthwise_BN_batchnormalization(
-            cnn_expanded_conv_depthwise, *self.cnn_expanded_conv_depthwise_BN_batchnormalization
-        )
         # cnn/expanded_conv_project_BN folded into cnn/expanded_conv_project's kernel
         cnn_expanded_conv_project = cnn_expanded_conv_project_conv2d(
-            cnn_expanded_conv_depthwise_BN, *self.cnn_expanded_conv_project_conv2d
+            cnn_expanded_conv_depthwise, *self.cnn_expanded_conv_project_conv2d
         )
         # cnn/block_1_expand_BN folded into cnn/block_1_expand's kernel
         # cnn/block_1_expand_relu fused into cnn/block_1_expand
         cnn_block_1_expand = cnn_block_1_expand_conv2d(
             cnn_expanded_conv_project, *self.cnn_block_1_expand_conv2d
         )
-        cnn_block_1_pad = cnn_block_1_pad_zero_pad(cnn_block_1_expand)
+        # cnn/block_1_depthwise_BN folded into cnn/block_1_depthwise's kernel
+        # cnn/block_1_pad fused into cnn/block_1_depthwise
+        # cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise
         cnn_block_1_depthwise = cnn_block_1_depthwise_depthwise_conv(
-            cnn_block_1_pad, *self.cnn_block_1_depthwise_depthwise_conv
-        )
-        # cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise_BN
-        cnn_block_1_depthwise_BN = cnn_block_1_depthwise_BN_batchnormalization(
-            cnn_block_1_depthwise, *self.cnn_block_1_depthwise_BN_batchnormalization
+            cnn_block_1_expand, *self.cnn_block_1_depthwise_depthwise_conv
         )
         # cnn/block_1_project_BN folded into cnn/block_1_project's kernel
         cnn_block_1_project = cnn_block_1_project_conv2d(
-            cnn_block_1_depthwise_BN, *self.cnn_block_1_project_conv2d
+            cnn_block_1_depthwise, *self.cnn_block_1_project_conv2d
         )
         # cnn/block_2_expand_BN folded into cnn/block_2_expand's kernel
         # cnn/block_2_expand_relu fused into cnn/block_2_expand
         cnn_block_2_expand = cnn_block_2_expand_conv2d(
             cnn_block_1_project, *self.cnn_block_2_expand_conv2d
         )
+        # cnn/block_2_depthwise_BN folded into cnn/block_2_depthwise's kernel
+        # cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise
         cnn_block_2_depthwise = cnn_block_2_depthwise_depthwise_conv(
             cnn_block_2_expand, *self.cnn_block_2_depthwise_depthwise_conv
         )
-        # cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise_BN
-        cnn_block_2_depthwise_BN = cnn_block_2_depthwise_BN_batchnormalization(
-            cnn_block_2_depthwise, *self.cnn_block_2_depthwise_BN_batchnormalization
-        )
         # cnn/block_2_project_BN folded into cnn/block_2_project's kernel
         cnn_block_2_project = cnn_block_2_project_conv2d(
-            cnn_block_2_depthwise_BN, *self.cnn_block_2_project_conv2d
+            cnn_block_2_depthwise, *self.cnn_block_2_project_conv2d
         )
         cnn_block_2_add = cnn_block_2_add_merge(cnn_block_1_project, cnn_block_2_project)
         # cnn/block_3_expand_BN folded into cnn/block_3_expand's kernel
@@ -2502,33 +2018,29 @@ class Model:
         cnn_block_3_expand = cnn_block_3_expand_conv2d(
             cnn_block_2_add, *self.cnn_block_3_expand_conv2d
         )
-        cnn_block_3_pad = cnn_block_3_pad_zero_pad(cnn_block_3_expand)
+        # cnn/block_3_depthwise_BN folded into cnn/block_3_depthwise's kernel
+        # cnn/block_3_pad fused into cnn/block_3_depthwise
+        # cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise
         cnn_block_3_depthwise = cnn_block_3_depthwise_depthwise_conv(
-            cnn_block_3_pad, *self.cnn_block_3_depthwise_depthwise_conv
-        )
-        # cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise_BN
-        cnn_block_3_depthwise_BN = cnn_block_3_depthwise_BN_batchnormalization(
-            cnn_block_3_depthwise, *self.cnn_block_3_depthwise_BN_batchnormalization
+            cnn_block_3_expand, *self.cnn_block_3_depthwise_depthwise_conv
         )
         # cnn/block_3_project_BN folded into cnn/block_3_project's kernel
         cnn_block_3_project = cnn_block_3_project_conv2d(
-            cnn_block_3_depthwise_BN, *self.cnn_block_3_project_conv2d
+            cnn_block_3_depthwise, *self.cnn_block_3_project_conv2d
         )
         # cnn/block_4_expand_BN folded into cnn/block_4_expand's kernel
         # cnn/block_4_expand_relu fused into cnn/block_4_expand
         cnn_block_4_expand = cnn_block_4_expand_conv2d(
             cnn_block_3_project, *self.cnn_block_4_expand_conv2d
         )
+        # cnn/block_4_depthwise_BN folded into cnn/block_4_depthwise's kernel
+        # cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise
         cnn_block_4_depthwise = cnn_block_4_depthwise_depthwise_conv(
             cnn_block_4_expand, *self.cnn_block_4_depthwise_depthwise_conv
         )
-        # cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise_BN
-        cnn_block_4_depthwise_BN = cnn_block_4_depthwise_BN_batchnormalization(
-            cnn_block_4_depthwise, *self.cnn_block_4_depthwise_BN_batchnormalization
-        )
         # cnn/block_4_project_BN folded into cnn/block_4_project's kernel
         cnn_block_4_project = cnn_block_4_project_conv2d(
-            cnn_block_4_depthwise_BN, *self.cnn_block_4_project_conv2d
+            cnn_block_4_depthwise, *self.cnn_block_4_project_conv2d
         )
         cnn_block_4_add = cnn_block_4_add_merge(cnn_block_3_project, cnn_block_4_project)
         # cnn/block_5_expand_BN folded into cnn/block_5_expand's kernel
@@ -2536,16 +2048,14 @@ class Model:
         cnn_block_5_expand = cnn_block_5_expand_conv2d(
             cnn_block_4_add, *self.cnn_block_5_expand_conv2d
         )
+        # cnn/block_5_depthwise_BN folded into cnn/block_5_depthwise's kernel
+        # cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise
         cnn_block_5_depthwise = cnn_block_5_depthwise_depthwise_conv(
             cnn_block_5_expand, *self.cnn_block_5_depthwise_depthwise_conv
         )
-        # cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise_BN
-        cnn_block_5_depthwise_BN = cnn_block_5_depthwise_BN_batchnormalization(
-            cnn_block_5_depthwise, *self.cnn_block_5_depthwise_BN_batchnormalization
-        )
         # cnn/block_5_project_BN folded into cnn/block_5_project's kernel
         cnn_block_5_project = cnn_block_5_project_conv2d(
-            cnn_block_5_depthwise_BN, *self.cnn_block_5_project_conv2d
+            cnn_block_5_depthwise, *self.cnn_block_5_project_conv2d
         )
         cnn_block_5_add = cnn_block_5_add_merge(cnn_block_4_add, cnn_block_5_project)
         # cnn/block_6_expand_BN folded into cnn/block_6_expand's kernel
@@ -2553,33 +2063,29 @@ class Model:
         cnn_block_6_expand = cnn_block_6_expand_conv2d(
             cnn_block_5_add, *self.cnn_block_6_expand_conv2d
         )
-        cnn_block_6_pad = cnn_block_6_pad_zero_pad(cnn_block_6_expand)
+        # cnn/block_6_depthwise_BN folded into cnn/block_6_depthwise's kernel
+        # cnn/block_6_pad fused into cnn/block_6_depthwise
+        # cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise
         cnn_block_6_depthwise = cnn_block_6_depthwise_depthwise_conv(
-            cnn_block_6_pad, *self.cnn_block_6_depthwise_depthwise_conv
-        )
-        # cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise_BN
-        cnn_block_6_depthwise_BN = cnn_block_6_depthwise_BN_batchnormalization(
-            cnn_block_6_depthwise, *self.cnn_block_6_depthwise_BN_batchnormalization
+            cnn_block_6_expand, *self.cnn_block_6_depthwise_depthwise_conv
         )
         # cnn/block_6_project_BN folded into cnn/block_6_project's kernel
         cnn_block_6_project = cnn_block_6_project_conv2d(
-            cnn_block_6_depthwise_BN, *self.cnn_block_6_project_conv2d
+            cnn_block_6_depthwise, *self.cnn_block_6_project_conv2d
         )
         # cnn/block_7_expand_BN folded into cnn/block_7_expand's kernel
         # cnn/block_7_expand_relu fused into cnn/block_7_expand
         cnn_block_7_expand = cnn_block_7_expand_conv2d(
             cnn_block_6_project, *self.cnn_block_7_expand_conv2d
         )
+        # cnn/block_7_depthwise_BN folded into cnn/block_7_depthwise's kernel
+        # cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise
         cnn_block_7_depthwise = cnn_block_7_depthwise_depthwise_conv(
             cnn_block_7_expand, *self.cnn_block_7_depthwise_depthwise_conv
         )
-        # cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise_BN
-        cnn_block_7_depthwise_BN = cnn_block_7_depthwise_BN_batchnormalization(
-            cnn_block_7_depthwise, *self.cnn_block_7_depthwise_BN_batchnormalization
-        )
         # cnn/block_7_project_BN folded into cnn/block_7_project's kernel
         cnn_block_7_project = cnn_block_7_project_conv2d(
-            cnn_block_7_depthwise_BN, *self.cnn_block_7_project_conv2d
+            cnn_block_7_depthwise, *self.cnn_block_7_project_conv2d
         )
         cnn_block_7_add = cnn_block_7_add_merge(cnn_block_6_project, cnn_block_7_project)
         # cnn/block_8_expand_BN folded into cnn/block_8_expand's kernel
@@ -2587,16 +2093,14 @@ class Model:
         cnn_block_8_expand = cnn_block_8_expand_conv2d(
             cnn_block_7_add, *self.cnn_block_8_expand_conv2d
         )
+        # cnn/block_8_depthwise_BN folded into cnn/block_8_depthwise's kernel
+        # cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise
         cnn_block_8_depthwise = cnn_block_8_depthwise_depthwise_conv(
             cnn_block_8_expand, *self.cnn_block_8_depthwise_depthwise_conv
         )
-        # cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise_BN
-        cnn_block_8_depthwise_BN = cnn_block_8_depthwise_BN_batchnormalization(
-            cnn_block_8_depthwise, *self.cnn_block_8_depthwise_BN_batchnormalization
-        )
         # cnn/block_8_project_BN folded into cnn/block_8_project's kernel
         cnn_block_8_project = cnn_block_8_project_conv2d(
-            cnn_block_8_depthwise_BN, *self.cnn_block_8_project_conv2d
+            cnn_block_8_depthwise, *self.cnn_block_8_project_conv2d
         )
         cnn_block_8_add = cnn_block_8_add_merge(cnn_block_7_add, cnn_block_8_project)
         # cnn/block_9_expand_BN folded into cnn/block_9_expand's kernel
@@ -2604,16 +2108,14 @@ class Model:
         cnn_block_9_expand = cnn_block_9_expand_conv2d(
             cnn_block_8_add, *self.cnn_block_9_expand_conv2d
         )
+        # cnn/block_9_depthwise_BN folded into cnn/block_9_depthwise's kernel
+        # cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise
         cnn_block_9_depthwise = cnn_block_9_depthwise_depthwise_conv(
             cnn_block_9_expand, *self.cnn_block_9_depthwise_depthwise_conv
         )
-        # cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise_BN
-        cnn_block_9_depthwise_BN = cnn_block_9_depthwise_BN_batchnormalization(
-            cnn_block_9_depthwise, *self.cnn_block_9_depthwise_BN_batchnormalization
-        )
         # cnn/block_9_project_BN folded into cnn/block_9_project's kernel
         cnn_block_9_project = cnn_block_9_project_conv2d(
-            cnn_block_9_depthwise_BN, *self.cnn_block_9_project_conv2d
+            cnn_block_9_depthwise, *self.cnn_block_9_project_conv2d
         )
         cnn_block_9_add = cnn_block_9_add_merge(cnn_block_8_add, cnn_block_9_project)
         # cnn/block_10_expand_BN folded into cnn/block_10_expand's kernel
@@ -2621,32 +2123,28 @@ class Model:
         cnn_block_10_expand = cnn_block_10_expand_conv2d(
             cnn_block_9_add, *self.cnn_block_10_expand_conv2d
         )
+        # cnn/block_10_depthwise_BN folded into cnn/block_10_depthwise's kernel
+        # cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise
         cnn_block_10_depthwise = cnn_block_10_depthwise_depthwise_conv(
             cnn_block_10_expand, *self.cnn_block_10_depthwise_depthwise_conv
         )
-        # cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise_BN
-        cnn_block_10_depthwise_BN = cnn_block_10_depthwise_BN_batchnormalization(
-            cnn_block_10_depthwise, *self.cnn_block_10_depthwise_BN_batchnormalization
-        )
         # cnn/block_10_project_BN folded into cnn/block_10_project's kernel
         cnn_block_10_project = cnn_block_10_project_conv2d(
-            cnn_block_10_depthwise_BN, *self.cnn_block_10_project_conv2d
+            cnn_block_10_depthwise, *self.cnn_block_10_project_conv2d
         )
         # cnn/block_11_expand_BN folded into cnn/block_11_expand's kernel
         # cnn/block_11_expand_relu fused into cnn/block_11_expand
         cnn_block_11_expand = cnn_block_11_expand_conv2d(
             cnn_block_10_project, *self.cnn_block_11_expand_conv2d
         )
+        # cnn/block_11_depthwise_BN folded into cnn/block_11_depthwise's kernel
+        # cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise
         cnn_block_11_depthwise = cnn_block_11_depthwise_depthwise_conv(
             cnn_block_11_expand, *self.cnn_block_11_depthwise_depthwise_conv
         )
-        # cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise_BN
-        cnn_block_11_depthwise_BN = cnn_block_11_depthwise_BN_batchnormalization(
-            cnn_block_11_depthwise, *self.cnn_block_11_depthwise_BN_batchnormalization
-        )
         # cnn/block_11_project_BN folded into cnn/block_11_project's kernel
         cnn_block_11_project = cnn_block_11_project_conv2d(
-            cnn_block_11_depthwise_BN, *self.cnn_block_11_project_conv2d
+            cnn_block_11_depthwise, *self.cnn_block_11_project_conv2d
         )
         cnn_block_11_add = cnn_block_11_add_merge(cnn_block_10_project, cnn_block_11_project)
         # cnn/block_12_expand_BN folded into cnn/block_12_expand's kernel
@@ -2654,16 +2152,14 @@ class Model:
         cnn_block_12_expand = cnn_block_12_expand_conv2d(
             cnn_block_11_add, *self.cnn_block_12_expand_conv2d
         )
+        # cnn/block_12_depthwise_BN folded into cnn/block_12_depthwise's kernel
+        # cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise
         cnn_block_12_depthwise = cnn_block_12_depthwise_depthwise_conv(
             cnn_block_12_expand, *self.cnn_block_12_depthwise_depthwise_conv
         )
-        # cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise_BN
-        cnn_block_12_depthwise_BN = cnn_block_12_depthwise_BN_batchnormalization(
-            cnn_block_12_depthwise, *self.cnn_block_12_depthwise_BN_batchnormalization
-        )
         # cnn/block_12_project_BN folded into cnn/block_12_project's kernel
         cnn_block_12_project = cnn_block_12_project_conv2d(
-            cnn_block_12_depthwise_BN, *self.cnn_block_12_project_conv2d
+            cnn_block_12_depthwise, *self.cnn_block_12_project_conv2d
         )
         cnn_block_12_add = cnn_block_12_add_merge(cnn_block_11_add, cnn_block_12_project)
         # cnn/block_13_expand_BN folded into cnn/block_13_expand's kernel
@@ -2671,33 +2167,29 @@ class Model:
         cnn_block_13_expand = cnn_block_13_expand_conv2d(
             cnn_block_12_add, *self.cnn_block_13_expand_conv2d
         )
-        cnn_block_13_pad = cnn_block_13_pad_zero_pad(cnn_block_13_expand)
+        # cnn/block_13_depthwise_BN folded into cnn/block_13_depthwise's kernel
+        # cnn/block_13_pad fused into cnn/block_13_depthwise
+        # cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise
         cnn_block_13_depthwise = cnn_block_13_depthwise_depthwise_conv(
-            cnn_block_13_pad, *self.cnn_block_13_depthwise_depthwise_conv
-        )
-        # cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise_BN
-        cnn_block_13_depthwise_BN = cnn_block_13_depthwise_BN_batchnormalization(
-            cnn_block_13_depthwise, *self.cnn_block_13_depthwise_BN_batchnormalization
+            cnn_block_13_expand, *self.cnn_block_13_depthwise_depthwise_conv
         )
         # cnn/block_13_project_BN folded into cnn/block_13_project's kernel
         cnn_block_13_project = cnn_block_13_project_conv2d(
-            cnn_block_13_depthwise_BN, *self.cnn_block_13_project_conv2d
+            cnn_block_13_depthwise, *self.cnn_block_13_project_conv2d
         )
         # cnn/block_14_expand_BN folded into cnn/block_14_expand's kernel
         # cnn/block_14_expand_relu fused into cnn/block_14_expand
         cnn_block_14_expand = cnn_block_14_expand_conv2d(
             cnn_block_13_project, *self.cnn_block_14_expand_conv2d
         )
+        # cnn/block_14_depthwise_BN folded into cnn/block_14_depthwise's kernel
+        # cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise
         cnn_block_14_depthwise = cnn_block_14_depthwise_depthwise_conv(
             cnn_block_14_expand, *self.cnn_block_14_depthwise_depthwise_conv
         )
-        # cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise_BN
-        cnn_block_14_depthwise_BN = cnn_block_14_depthwise_BN_batchnormalization(
-            cnn_block_14_depthwise, *self.cnn_block_14_depthwise_BN_batchnormalization
-        )
         # cnn/block_14_project_BN folded into cnn/block_14_project's kernel
         cnn_block_14_project = cnn_block_14_project_conv2d(
-            cnn_block_14_depthwise_BN, *self.cnn_block_14_project_conv2d
+            cnn_block_14_depthwise, *self.cnn_block_14_project_conv2d
         )
         cnn_block_14_add = cnn_block_14_add_merge(cnn_block_13_project, cnn_block_14_project)
         # cnn/block_15_expand_BN folded into cnn/block_15_expand's kernel
@@ -2705,16 +2197,14 @@ class Model:
         cnn_block_15_expand = cnn_block_15_expand_conv2d(
             cnn_block_14_add, *self.cnn_block_15_expand_conv2d
         )
+        # cnn/block_15_depthwise_BN folded into cnn/block_15_depthwise's kernel
+        # cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise
         cnn_block_15_depthwise = cnn_block_15_depthwise_depthwise_conv(
             cnn_block_15_expand, *self.cnn_block_15_depthwise_depthwise_conv
         )
-        # cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise_BN
-        cnn_block_15_depthwise_BN = cnn_block_15_depthwise_BN_batchnormalization(
-            cnn_block_15_depthwise, *self.cnn_block_15_depthwise_BN_batchnormalization
-        )
         # cnn/block_15_project_BN folded into cnn/block_15_project's kernel
         cnn_block_15_project = cnn_block_15_project_conv2d(
-            cnn_block_15_depthwise_BN, *self.cnn_block_15_project_conv2d
+            cnn_block_15_depthwise, *self.cnn_block_15_project_conv2d
         )
         cnn_block_15_add = cnn_block_15_add_merge(cnn_block_14_add, cnn_block_15_project)
         # cnn/block_16_expand_BN folded into cnn/block_16_expand's kernel
@@ -2722,16 +2212,14 @@ class Model:
         cnn_block_16_expand = cnn_block_16_expand_conv2d(
             cnn_block_15_add, *self.cnn_block_16_expand_conv2d
         )
+        # cnn/block_16_depthwise_BN folded into cnn/block_16_depthwise's kernel
+        # cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise
         cnn_block_16_depthwise = cnn_block_16_depthwise_depthwise_conv(
             cnn_block_16_expand, *self.cnn_block_16_depthwise_depthwise_conv
         )
-        # cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise_BN
-        cnn_block_16_depthwise_BN = cnn_block_16_depthwise_BN_batchnormalization(
-            cnn_block_16_depthwise, *self.cnn_block_16_depthwise_BN_batchnormalization
-        )
         # cnn/block_16_project_BN folded into cnn/block_16_project's kernel
         cnn_block_16_project = cnn_block_16_project_conv2d(
-            cnn_block_16_depthwise_BN, *self.cnn_block_16_project_conv2d
+            cnn_block_16_depthwise, *self.cnn_block_16_project_conv2d
         )
         # cnn/Conv_1_bn folded into cnn/Conv_1's kernel
         # cnn/out_relu fused into cnn/Conv_1

@@ -239,3 +239,44 @@ def test_fold_affine_refusals():
     m1 = emit(g, "binary", [x], "m1", kind="power", w={"c": _w(4)})
     unchanged(finish(g, emit(g, "binary", [m1], "m2", kind="add", w={"c": _w(4)})), fold_affine,
               ["binary", "binary"])  # fmt: skip
+
+
+# -- fuse_pad ----------------------------------------------------------------------------------
+
+
+def test_zero_padding_into_the_valid_convolution(tmp_path):
+    m = model(
+        [9, 9, 3],
+        L("ZeroPadding2D", padding=((3, 2), (1, 3))),
+        L("Conv2D", filters=4, kernel_size=3, strides=2),  # valid: takes the pads
+        L("BatchNormalization"),
+        L("ReLU"),
+        L("ZeroPadding2D", padding=1),
+        L("DepthwiseConv2D", kernel_size=3, strides=2, depth_multiplier=2),
+        L("ZeroPadding2D", padding=1),
+        L("Conv2D", filters=3, kernel_size=3, padding="same"),  # same: the pad stays
+        L("ZeroPadding2D", padding=1),
+        L("MaxPooling2D"),  # pools pad with -inf: stays
+    )
+    compiled = compiled_vs_keras(tmp_path, m)
+    assert ops_of(compiled) == [
+        "Conv2D",
+        "depthwise_conv",
+        "zero_pad",
+        "Conv2D",
+        "zero_pad",
+        "pool",
+    ]
+    assert compiled.graph.nodes[0].attrs["padding"] == ((3, 2), (1, 3))
+    ops = onnx_ops(compiled.onnx())
+    assert ops.count("Pad") == 2 and ops[0] == "Transpose"
+
+
+def test_zero_padding_conv1d_over_a_null_time_axis_stays(tmp_path):
+    m = model(
+        [None, 3],
+        L("ZeroPadding1D", padding=2),
+        L("Conv1D", filters=4, kernel_size=3),
+    )
+    compiled = compiled_vs_keras(tmp_path, m)
+    assert ops_of(compiled) == ["zero_pad", "Conv1D"]
