@@ -280,3 +280,22 @@ def test_zero_padding_conv1d_over_a_null_time_axis_stays(tmp_path):
     )
     compiled = compiled_vs_keras(tmp_path, m)
     assert ops_of(compiled) == ["zero_pad", "Conv1D"]
+
+
+def test_batchnorm_with_a_fused_activation_is_not_folded():
+    """A BatchNormalization that absorbed its ReLU (fuse_activation, an earlier round) is
+    no longer affine: neither the Dense after it nor the depthwise before it takes it."""
+    from compiler.passes.fold_batchnorm import fold_batchnorm
+    from compiler.passes.fuse_activation import fuse_activation
+
+    g = Graph("bn_relu_dense")
+    x = g.add_input("x", ("N", 6, 6, 2))
+    attrs = {"strides": (1, 1), "padding": "same", "dilation_rate": (1, 1)}
+    d = emit(g, "depthwise_conv", [x], "dw", w={"kernel": _w(3, 3, 2, 2)}, **attrs)
+    r = emit(g, "act", [_bn(g, d, "bn")], "r", kind="relu")
+    finish(g, dense(g, r, 3, "d"))
+    assert fuse_activation(g) and g.nodes[1].attrs["activation"] == "relu"
+    ops = ["depthwise_conv", "BatchNormalization", "Dense"]
+    unchanged(g, fold_batchnorm_forward, ops)
+    unchanged(g, fold_batchnorm_depthwise, ops)
+    unchanged(g, fold_batchnorm, ops)

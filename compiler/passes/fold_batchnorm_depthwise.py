@@ -25,7 +25,8 @@ def _source(graph: Graph, bn: Node) -> Node | None:
     src = bn.inputs[0].producer
     if src is None or src.op != "depthwise_conv":
         return None
-    if src.attrs.get("activation", "linear") != "linear":
+    # an activation between them, or one fused into the BatchNormalization
+    if {src.attrs.get("activation", "linear"), bn.attrs.get("activation", "linear")} != {"linear"}:
         return None
     if bn.attrs.get("axis", -1) not in (-1, bn.inputs[0].rank - 1):
         return None

@@ -36,6 +36,8 @@ def _target(graph: Graph, bn: Node) -> Node | None:
     x = bn.inputs[0]
     if bn.attrs.get("axis", -1) not in (-1, x.rank - 1) or graph.is_output(bn.output):
         return None
+    if bn.attrs.get("activation", "linear") != "linear":  # an activation fused into it
+        return None
     uses = graph.uses(bn.output)
     if len(uses) != 1 or uses[0][1] != 0:
         return None
