@@ -35,13 +35,8 @@ STATES = {
 # ---------------------------------------------------------------- activations
 
 
-def _relu_ext(x, negative_slope, max_value, threshold, out=None):
-    if negative_slope == 0 and threshold == 0:
-        # min(max(x, 0), max_value) in one pass, as Keras's relu and relu6
-        top = np.inf if max_value is None else max_value
-        return np.clip(x, np.float32(0), np.float32(top), out=out)
-    y = np.where(x >= threshold, x, negative_slope * (x - threshold))
-    return y if max_value is None else np.minimum(y, np.float32(max_value))
+def _relu6(x):
+    return np.clip(x, np.float32(0), np.float32(6))
 
 
 def _tanh(x, out=None):
@@ -79,7 +74,7 @@ def cnn_Conv1_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_Conv1_conv2d as it takes them: made once, by Model.__init__
@@ -92,8 +87,10 @@ def cnn_Conv1_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/expanded_conv_depthwise' (DepthwiseConv2D) -> (N*T, 32, 32, 16)
+# cnn/expanded_conv_depthwise_BN folded into cnn/expanded_conv_depthwise's kernel
+# cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_expanded_conv_depthwise_depthwise_conv(x, depthwise):
+def cnn_expanded_conv_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -106,39 +103,16 @@ def cnn_expanded_conv_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_expanded_conv_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_expanded_conv_depthwise_depthwise_conv_weights(kernel):
+def cnn_expanded_conv_depthwise_depthwise_conv_weights(kernel, bias):
     # one (16,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 16))
-    return (depthwise,)
-
-
-# layer 'cnn/expanded_conv_depthwise_BN' (BatchNormalization) -> (N*T, 32, 32, 16)
-# cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_expanded_conv_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_expanded_conv_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_expanded_conv_depthwise_BN_batchnormalization_weights(
-    gamma, beta, moving_mean, moving_variance
-):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/expanded_conv_project' (Conv2D) -> (N*T, 32, 32, 8)
@@ -172,7 +146,7 @@ def cnn_block_1_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_1_expand_conv2d as it takes them: made once, by Model.__init__
@@ -184,18 +158,15 @@ def cnn_block_1_expand_conv2d_weights(kernel, bias):
     return kernel, bias
 
 
-# layer 'cnn/block_1_pad' (ZeroPadding2D) -> (N*T, 33, 33, 48)
-# zero padding ((0, 1), (0, 1))
-def cnn_block_1_pad_zero_pad(x):
-    # zeros, then x copied into the interior: one pass, no np.pad
-    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
-    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
-    return y
-
-
 # layer 'cnn/block_1_depthwise' (DepthwiseConv2D) -> (N*T, 16, 16, 48)
-# depthwise conv 3x3 window, strides (2, 2), multiplier 1
-def cnn_block_1_depthwise_depthwise_conv(x, depthwise):
+# cnn/block_1_depthwise_BN folded into cnn/block_1_depthwise's kernel
+# cnn/block_1_pad fused into cnn/block_1_depthwise
+# cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise
+# depthwise conv 3x3 window, strides (2, 2), pads ((0, 1), (0, 1)), multiplier 1
+def cnn_block_1_depthwise_depthwise_conv(x, depthwise, bias):
+    xp = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), np.float32)
+    xp[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    x = xp
     # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
@@ -206,36 +177,15 @@ def cnn_block_1_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_1_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_1_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_1_depthwise_depthwise_conv_weights(kernel, bias):
     # one (48,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 48))
-    return (depthwise,)
-
-
-# layer 'cnn/block_1_depthwise_BN' (BatchNormalization) -> (N*T, 16, 16, 48)
-# cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_1_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_1_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_1_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_1_project' (Conv2D) -> (N*T, 16, 16, 8)
@@ -269,7 +219,7 @@ def cnn_block_2_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_2_expand_conv2d as it takes them: made once, by Model.__init__
@@ -282,8 +232,10 @@ def cnn_block_2_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_2_depthwise' (DepthwiseConv2D) -> (N*T, 16, 16, 48)
+# cnn/block_2_depthwise_BN folded into cnn/block_2_depthwise's kernel
+# cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_2_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_2_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -296,36 +248,15 @@ def cnn_block_2_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_2_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_2_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_2_depthwise_depthwise_conv_weights(kernel, bias):
     # one (48,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 48))
-    return (depthwise,)
-
-
-# layer 'cnn/block_2_depthwise_BN' (BatchNormalization) -> (N*T, 16, 16, 48)
-# cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_2_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_2_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_2_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_2_project' (Conv2D) -> (N*T, 16, 16, 8)
@@ -367,7 +298,7 @@ def cnn_block_3_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_3_expand_conv2d as it takes them: made once, by Model.__init__
@@ -379,18 +310,15 @@ def cnn_block_3_expand_conv2d_weights(kernel, bias):
     return kernel, bias
 
 
-# layer 'cnn/block_3_pad' (ZeroPadding2D) -> (N*T, 17, 17, 48)
-# zero padding ((0, 1), (0, 1))
-def cnn_block_3_pad_zero_pad(x):
-    # zeros, then x copied into the interior: one pass, no np.pad
-    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
-    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
-    return y
-
-
 # layer 'cnn/block_3_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 48)
-# depthwise conv 3x3 window, strides (2, 2), multiplier 1
-def cnn_block_3_depthwise_depthwise_conv(x, depthwise):
+# cnn/block_3_depthwise_BN folded into cnn/block_3_depthwise's kernel
+# cnn/block_3_pad fused into cnn/block_3_depthwise
+# cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise
+# depthwise conv 3x3 window, strides (2, 2), pads ((0, 1), (0, 1)), multiplier 1
+def cnn_block_3_depthwise_depthwise_conv(x, depthwise, bias):
+    xp = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), np.float32)
+    xp[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    x = xp
     # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
@@ -401,36 +329,15 @@ def cnn_block_3_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_3_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_3_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_3_depthwise_depthwise_conv_weights(kernel, bias):
     # one (48,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 48))
-    return (depthwise,)
-
-
-# layer 'cnn/block_3_depthwise_BN' (BatchNormalization) -> (N*T, 8, 8, 48)
-# cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_3_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_3_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_3_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_3_project' (Conv2D) -> (N*T, 8, 8, 16)
@@ -462,7 +369,7 @@ def cnn_block_4_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_4_expand_conv2d as it takes them: made once, by Model.__init__
@@ -473,8 +380,10 @@ def cnn_block_4_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_4_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 96)
+# cnn/block_4_depthwise_BN folded into cnn/block_4_depthwise's kernel
+# cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_4_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_4_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -487,36 +396,15 @@ def cnn_block_4_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_4_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_4_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_4_depthwise_depthwise_conv_weights(kernel, bias):
     # one (96,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 96))
-    return (depthwise,)
-
-
-# layer 'cnn/block_4_depthwise_BN' (BatchNormalization) -> (N*T, 8, 8, 96)
-# cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_4_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_4_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_4_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_4_project' (Conv2D) -> (N*T, 8, 8, 16)
@@ -556,7 +444,7 @@ def cnn_block_5_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_5_expand_conv2d as it takes them: made once, by Model.__init__
@@ -567,8 +455,10 @@ def cnn_block_5_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_5_depthwise' (DepthwiseConv2D) -> (N*T, 8, 8, 96)
+# cnn/block_5_depthwise_BN folded into cnn/block_5_depthwise's kernel
+# cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_5_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_5_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -581,36 +471,15 @@ def cnn_block_5_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_5_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_5_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_5_depthwise_depthwise_conv_weights(kernel, bias):
     # one (96,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 96))
-    return (depthwise,)
-
-
-# layer 'cnn/block_5_depthwise_BN' (BatchNormalization) -> (N*T, 8, 8, 96)
-# cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_5_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_5_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_5_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_5_project' (Conv2D) -> (N*T, 8, 8, 16)
@@ -650,7 +519,7 @@ def cnn_block_6_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_6_expand_conv2d as it takes them: made once, by Model.__init__
@@ -660,18 +529,15 @@ def cnn_block_6_expand_conv2d_weights(kernel, bias):
     return kernel, bias
 
 
-# layer 'cnn/block_6_pad' (ZeroPadding2D) -> (N*T, 9, 9, 96)
-# zero padding ((0, 1), (0, 1))
-def cnn_block_6_pad_zero_pad(x):
-    # zeros, then x copied into the interior: one pass, no np.pad
-    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
-    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
-    return y
-
-
 # layer 'cnn/block_6_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 96)
-# depthwise conv 3x3 window, strides (2, 2), multiplier 1
-def cnn_block_6_depthwise_depthwise_conv(x, depthwise):
+# cnn/block_6_depthwise_BN folded into cnn/block_6_depthwise's kernel
+# cnn/block_6_pad fused into cnn/block_6_depthwise
+# cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise
+# depthwise conv 3x3 window, strides (2, 2), pads ((0, 1), (0, 1)), multiplier 1
+def cnn_block_6_depthwise_depthwise_conv(x, depthwise, bias):
+    xp = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), np.float32)
+    xp[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    x = xp
     # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
@@ -682,36 +548,15 @@ def cnn_block_6_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_6_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_6_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_6_depthwise_depthwise_conv_weights(kernel, bias):
     # one (96,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 96))
-    return (depthwise,)
-
-
-# layer 'cnn/block_6_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 96)
-# cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_6_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_6_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_6_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_6_project' (Conv2D) -> (N*T, 4, 4, 24)
@@ -743,7 +588,7 @@ def cnn_block_7_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_7_expand_conv2d as it takes them: made once, by Model.__init__
@@ -754,8 +599,10 @@ def cnn_block_7_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_7_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
+# cnn/block_7_depthwise_BN folded into cnn/block_7_depthwise's kernel
+# cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_7_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_7_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -768,36 +615,15 @@ def cnn_block_7_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_7_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_7_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_7_depthwise_depthwise_conv_weights(kernel, bias):
     # one (144,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 144))
-    return (depthwise,)
-
-
-# layer 'cnn/block_7_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 144)
-# cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_7_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_7_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_7_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_7_project' (Conv2D) -> (N*T, 4, 4, 24)
@@ -837,7 +663,7 @@ def cnn_block_8_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_8_expand_conv2d as it takes them: made once, by Model.__init__
@@ -848,8 +674,10 @@ def cnn_block_8_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_8_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
+# cnn/block_8_depthwise_BN folded into cnn/block_8_depthwise's kernel
+# cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_8_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_8_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -862,36 +690,15 @@ def cnn_block_8_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_8_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_8_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_8_depthwise_depthwise_conv_weights(kernel, bias):
     # one (144,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 144))
-    return (depthwise,)
-
-
-# layer 'cnn/block_8_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 144)
-# cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_8_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_8_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_8_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_8_project' (Conv2D) -> (N*T, 4, 4, 24)
@@ -931,7 +738,7 @@ def cnn_block_9_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_9_expand_conv2d as it takes them: made once, by Model.__init__
@@ -942,8 +749,10 @@ def cnn_block_9_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_9_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
+# cnn/block_9_depthwise_BN folded into cnn/block_9_depthwise's kernel
+# cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_9_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_9_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -956,36 +765,15 @@ def cnn_block_9_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_9_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
-def cnn_block_9_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_9_depthwise_depthwise_conv_weights(kernel, bias):
     # one (144,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 144))
-    return (depthwise,)
-
-
-# layer 'cnn/block_9_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 144)
-# cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_9_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_9_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_9_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_9_project' (Conv2D) -> (N*T, 4, 4, 24)
@@ -1025,7 +813,7 @@ def cnn_block_10_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_10_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1036,8 +824,10 @@ def cnn_block_10_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_10_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 144)
+# cnn/block_10_depthwise_BN folded into cnn/block_10_depthwise's kernel
+# cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_10_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_10_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -1050,37 +840,16 @@ def cnn_block_10_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_10_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_10_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_10_depthwise_depthwise_conv_weights(kernel, bias):
     # one (144,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 144))
-    return (depthwise,)
-
-
-# layer 'cnn/block_10_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 144)
-# cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_10_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_10_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_10_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_10_project' (Conv2D) -> (N*T, 4, 4, 32)
@@ -1112,7 +881,7 @@ def cnn_block_11_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_11_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1123,8 +892,10 @@ def cnn_block_11_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_11_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 192)
+# cnn/block_11_depthwise_BN folded into cnn/block_11_depthwise's kernel
+# cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_11_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_11_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -1137,37 +908,16 @@ def cnn_block_11_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_11_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_11_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_11_depthwise_depthwise_conv_weights(kernel, bias):
     # one (192,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 192))
-    return (depthwise,)
-
-
-# layer 'cnn/block_11_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 192)
-# cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_11_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_11_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_11_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_11_project' (Conv2D) -> (N*T, 4, 4, 32)
@@ -1207,7 +957,7 @@ def cnn_block_12_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_12_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1218,8 +968,10 @@ def cnn_block_12_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_12_depthwise' (DepthwiseConv2D) -> (N*T, 4, 4, 192)
+# cnn/block_12_depthwise_BN folded into cnn/block_12_depthwise's kernel
+# cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_12_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_12_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -1232,37 +984,16 @@ def cnn_block_12_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_12_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_12_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_12_depthwise_depthwise_conv_weights(kernel, bias):
     # one (192,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 192))
-    return (depthwise,)
-
-
-# layer 'cnn/block_12_depthwise_BN' (BatchNormalization) -> (N*T, 4, 4, 192)
-# cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_12_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_12_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_12_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_12_project' (Conv2D) -> (N*T, 4, 4, 32)
@@ -1302,7 +1033,7 @@ def cnn_block_13_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_13_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1312,18 +1043,15 @@ def cnn_block_13_expand_conv2d_weights(kernel, bias):
     return kernel, bias
 
 
-# layer 'cnn/block_13_pad' (ZeroPadding2D) -> (N*T, 5, 5, 192)
-# zero padding ((0, 1), (0, 1))
-def cnn_block_13_pad_zero_pad(x):
-    # zeros, then x copied into the interior: one pass, no np.pad
-    y = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), x.dtype)
-    y[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
-    return y
-
-
 # layer 'cnn/block_13_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 192)
-# depthwise conv 3x3 window, strides (2, 2), multiplier 1
-def cnn_block_13_depthwise_depthwise_conv(x, depthwise):
+# cnn/block_13_depthwise_BN folded into cnn/block_13_depthwise's kernel
+# cnn/block_13_pad fused into cnn/block_13_depthwise
+# cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise
+# depthwise conv 3x3 window, strides (2, 2), pads ((0, 1), (0, 1)), multiplier 1
+def cnn_block_13_depthwise_depthwise_conv(x, depthwise, bias):
+    xp = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), np.float32)
+    xp[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
+    x = xp
     # every window tap as one strided view of x: (N, *positions, channels)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
@@ -1334,37 +1062,16 @@ def cnn_block_13_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_13_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_13_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_13_depthwise_depthwise_conv_weights(kernel, bias):
     # one (192,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 192))
-    return (depthwise,)
-
-
-# layer 'cnn/block_13_depthwise_BN' (BatchNormalization) -> (N*T, 2, 2, 192)
-# cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_13_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_13_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_13_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_13_project' (Conv2D) -> (N*T, 2, 2, 56)
@@ -1396,7 +1103,7 @@ def cnn_block_14_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_14_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1407,8 +1114,10 @@ def cnn_block_14_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_14_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
+# cnn/block_14_depthwise_BN folded into cnn/block_14_depthwise's kernel
+# cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_14_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_14_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -1421,37 +1130,16 @@ def cnn_block_14_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_14_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_14_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_14_depthwise_depthwise_conv_weights(kernel, bias):
     # one (336,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 336))
-    return (depthwise,)
-
-
-# layer 'cnn/block_14_depthwise_BN' (BatchNormalization) -> (N*T, 2, 2, 336)
-# cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_14_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_14_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_14_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_14_project' (Conv2D) -> (N*T, 2, 2, 56)
@@ -1491,7 +1179,7 @@ def cnn_block_15_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_15_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1502,8 +1190,10 @@ def cnn_block_15_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_15_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
+# cnn/block_15_depthwise_BN folded into cnn/block_15_depthwise's kernel
+# cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_15_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_15_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -1516,37 +1206,16 @@ def cnn_block_15_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_15_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_15_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_15_depthwise_depthwise_conv_weights(kernel, bias):
     # one (336,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 336))
-    return (depthwise,)
-
-
-# layer 'cnn/block_15_depthwise_BN' (BatchNormalization) -> (N*T, 2, 2, 336)
-# cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_15_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_15_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_15_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_15_project' (Conv2D) -> (N*T, 2, 2, 56)
@@ -1586,7 +1255,7 @@ def cnn_block_16_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_block_16_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1597,8 +1266,10 @@ def cnn_block_16_expand_conv2d_weights(kernel, bias):
 
 
 # layer 'cnn/block_16_depthwise' (DepthwiseConv2D) -> (N*T, 2, 2, 336)
+# cnn/block_16_depthwise_BN folded into cnn/block_16_depthwise's kernel
+# cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise
 # depthwise conv 3x3 window, pads ((1, 1), (1, 1)), multiplier 1
-def cnn_block_16_depthwise_depthwise_conv(x, depthwise):
+def cnn_block_16_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
@@ -1611,37 +1282,16 @@ def cnn_block_16_depthwise_depthwise_conv(x, depthwise):
     part = np.empty_like(y)
     for tap in taps:
         y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
-    return y
+    y += bias
+    return _relu6(y)
 
 
 # the weights of cnn_block_16_depthwise_depthwise_conv as it takes them: made once, by
 # Model.__init__
-def cnn_block_16_depthwise_depthwise_conv_weights(kernel):
+def cnn_block_16_depthwise_depthwise_conv_weights(kernel, bias):
     # one (336,) vector of channel weights per window tap
     depthwise = kernel.reshape((3, 3, 336))
-    return (depthwise,)
-
-
-# layer 'cnn/block_16_depthwise_BN' (BatchNormalization) -> (N*T, 2, 2, 336)
-# cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise_BN
-# inference batch normalization on axis -1: x * scale + shift
-def cnn_block_16_depthwise_BN_batchnormalization(x, scale, shift):
-    y = x * scale
-    y += shift
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
-
-
-# the weights of cnn_block_16_depthwise_BN_batchnormalization as it takes them: made once, by
-# Model.__init__
-def cnn_block_16_depthwise_BN_batchnormalization_weights(gamma, beta, moving_mean, moving_variance):
-    scale = np.float32(1) / np.sqrt(moving_variance + np.float32(0.001))
-    scale = scale * gamma
-    shift = -moving_mean * scale
-    shift = shift + beta
-    # broadcast along axis -1
-    scale = scale.reshape((-1,))
-    shift = shift.reshape((-1,))
-    return scale, shift
+    return depthwise, bias
 
 
 # layer 'cnn/block_16_project' (Conv2D) -> (N*T, 2, 2, 112)
@@ -1669,7 +1319,7 @@ def cnn_Conv_1_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 112), kernel).reshape(x.shape[:-1] + (1280,))
     y += bias
-    return _relu_ext(y, 0.0, 6.0, 0.0, out=y)
+    return _relu6(y)
 
 
 # the weights of cnn_Conv_1_conv2d as it takes them: made once, by Model.__init__
@@ -1847,15 +1497,8 @@ class Model:
         )
         self.cnn_expanded_conv_depthwise_depthwise_conv = (
             cnn_expanded_conv_depthwise_depthwise_conv_weights(
-                w["cnn_expanded_conv_depthwise_depthwise_conv/kernel"]
-            )
-        )
-        self.cnn_expanded_conv_depthwise_BN_batchnormalization = (
-            cnn_expanded_conv_depthwise_BN_batchnormalization_weights(
-                w["cnn_expanded_conv_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_expanded_conv_depthwise_BN_batchnormalization/beta"],
-                w["cnn_expanded_conv_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_expanded_conv_depthwise_BN_batchnormalization/moving_variance"]
+                w["cnn_expanded_conv_depthwise_depthwise_conv/kernel"],
+                w["cnn_expanded_conv_depthwise_depthwise_conv/bias"]
             )
         )
         self.cnn_expanded_conv_project_conv2d = cnn_expanded_conv_project_conv2d_weights(
@@ -1865,15 +1508,8 @@ class Model:
             w["cnn_block_1_expand_conv2d/kernel"], w["cnn_block_1_expand_conv2d/bias"]
         )
         self.cnn_block_1_depthwise_depthwise_conv = cnn_block_1_depthwise_depthwise_conv_weights(
-            w["cnn_block_1_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_1_depthwise_BN_batchnormalization = (
-            cnn_block_1_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_1_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_1_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_1_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_1_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_1_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_1_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_1_project_conv2d = cnn_block_1_project_conv2d_weights(
             w["cnn_block_1_project_conv2d/kernel"], w["cnn_block_1_project_conv2d/bias"]
@@ -1882,15 +1518,8 @@ class Model:
             w["cnn_block_2_expand_conv2d/kernel"], w["cnn_block_2_expand_conv2d/bias"]
         )
         self.cnn_block_2_depthwise_depthwise_conv = cnn_block_2_depthwise_depthwise_conv_weights(
-            w["cnn_block_2_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_2_depthwise_BN_batchnormalization = (
-            cnn_block_2_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_2_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_2_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_2_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_2_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_2_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_2_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_2_project_conv2d = cnn_block_2_project_conv2d_weights(
             w["cnn_block_2_project_conv2d/kernel"], w["cnn_block_2_project_conv2d/bias"]
@@ -1899,15 +1528,8 @@ class Model:
             w["cnn_block_3_expand_conv2d/kernel"], w["cnn_block_3_expand_conv2d/bias"]
         )
         self.cnn_block_3_depthwise_depthwise_conv = cnn_block_3_depthwise_depthwise_conv_weights(
-            w["cnn_block_3_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_3_depthwise_BN_batchnormalization = (
-            cnn_block_3_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_3_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_3_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_3_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_3_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_3_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_3_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_3_project_conv2d = cnn_block_3_project_conv2d_weights(
             w["cnn_block_3_project_conv2d/kernel"], w["cnn_block_3_project_conv2d/bias"]
@@ -1916,15 +1538,8 @@ class Model:
             w["cnn_block_4_expand_conv2d/kernel"], w["cnn_block_4_expand_conv2d/bias"]
         )
         self.cnn_block_4_depthwise_depthwise_conv = cnn_block_4_depthwise_depthwise_conv_weights(
-            w["cnn_block_4_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_4_depthwise_BN_batchnormalization = (
-            cnn_block_4_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_4_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_4_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_4_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_4_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_4_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_4_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_4_project_conv2d = cnn_block_4_project_conv2d_weights(
             w["cnn_block_4_project_conv2d/kernel"], w["cnn_block_4_project_conv2d/bias"]
@@ -1933,15 +1548,8 @@ class Model:
             w["cnn_block_5_expand_conv2d/kernel"], w["cnn_block_5_expand_conv2d/bias"]
         )
         self.cnn_block_5_depthwise_depthwise_conv = cnn_block_5_depthwise_depthwise_conv_weights(
-            w["cnn_block_5_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_5_depthwise_BN_batchnormalization = (
-            cnn_block_5_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_5_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_5_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_5_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_5_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_5_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_5_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_5_project_conv2d = cnn_block_5_project_conv2d_weights(
             w["cnn_block_5_project_conv2d/kernel"], w["cnn_block_5_project_conv2d/bias"]
@@ -1950,15 +1558,8 @@ class Model:
             w["cnn_block_6_expand_conv2d/kernel"], w["cnn_block_6_expand_conv2d/bias"]
         )
         self.cnn_block_6_depthwise_depthwise_conv = cnn_block_6_depthwise_depthwise_conv_weights(
-            w["cnn_block_6_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_6_depthwise_BN_batchnormalization = (
-            cnn_block_6_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_6_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_6_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_6_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_6_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_6_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_6_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_6_project_conv2d = cnn_block_6_project_conv2d_weights(
             w["cnn_block_6_project_conv2d/kernel"], w["cnn_block_6_project_conv2d/bias"]
@@ -1967,15 +1568,8 @@ class Model:
             w["cnn_block_7_expand_conv2d/kernel"], w["cnn_block_7_expand_conv2d/bias"]
         )
         self.cnn_block_7_depthwise_depthwise_conv = cnn_block_7_depthwise_depthwise_conv_weights(
-            w["cnn_block_7_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_7_depthwise_BN_batchnormalization = (
-            cnn_block_7_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_7_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_7_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_7_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_7_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_7_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_7_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_7_project_conv2d = cnn_block_7_project_conv2d_weights(
             w["cnn_block_7_project_conv2d/kernel"], w["cnn_block_7_project_conv2d/bias"]
@@ -1984,15 +1578,8 @@ class Model:
             w["cnn_block_8_expand_conv2d/kernel"], w["cnn_block_8_expand_conv2d/bias"]
         )
         self.cnn_block_8_depthwise_depthwise_conv = cnn_block_8_depthwise_depthwise_conv_weights(
-            w["cnn_block_8_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_8_depthwise_BN_batchnormalization = (
-            cnn_block_8_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_8_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_8_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_8_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_8_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_8_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_8_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_8_project_conv2d = cnn_block_8_project_conv2d_weights(
             w["cnn_block_8_project_conv2d/kernel"], w["cnn_block_8_project_conv2d/bias"]
@@ -2001,15 +1588,8 @@ class Model:
             w["cnn_block_9_expand_conv2d/kernel"], w["cnn_block_9_expand_conv2d/bias"]
         )
         self.cnn_block_9_depthwise_depthwise_conv = cnn_block_9_depthwise_depthwise_conv_weights(
-            w["cnn_block_9_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_9_depthwise_BN_batchnormalization = (
-            cnn_block_9_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_9_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_9_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_9_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_9_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_9_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_9_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_9_project_conv2d = cnn_block_9_project_conv2d_weights(
             w["cnn_block_9_project_conv2d/kernel"], w["cnn_block_9_project_conv2d/bias"]
@@ -2018,15 +1598,8 @@ class Model:
             w["cnn_block_10_expand_conv2d/kernel"], w["cnn_block_10_expand_conv2d/bias"]
         )
         self.cnn_block_10_depthwise_depthwise_conv = cnn_block_10_depthwise_depthwise_conv_weights(
-            w["cnn_block_10_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_10_depthwise_BN_batchnormalization = (
-            cnn_block_10_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_10_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_10_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_10_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_10_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_10_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_10_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_10_project_conv2d = cnn_block_10_project_conv2d_weights(
             w["cnn_block_10_project_conv2d/kernel"], w["cnn_block_10_project_conv2d/bias"]
@@ -2035,15 +1608,8 @@ class Model:
             w["cnn_block_11_expand_conv2d/kernel"], w["cnn_block_11_expand_conv2d/bias"]
         )
         self.cnn_block_11_depthwise_depthwise_conv = cnn_block_11_depthwise_depthwise_conv_weights(
-            w["cnn_block_11_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_11_depthwise_BN_batchnormalization = (
-            cnn_block_11_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_11_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_11_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_11_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_11_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_11_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_11_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_11_project_conv2d = cnn_block_11_project_conv2d_weights(
             w["cnn_block_11_project_conv2d/kernel"], w["cnn_block_11_project_conv2d/bias"]
@@ -2052,15 +1618,8 @@ class Model:
             w["cnn_block_12_expand_conv2d/kernel"], w["cnn_block_12_expand_conv2d/bias"]
         )
         self.cnn_block_12_depthwise_depthwise_conv = cnn_block_12_depthwise_depthwise_conv_weights(
-            w["cnn_block_12_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_12_depthwise_BN_batchnormalization = (
-            cnn_block_12_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_12_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_12_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_12_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_12_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_12_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_12_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_12_project_conv2d = cnn_block_12_project_conv2d_weights(
             w["cnn_block_12_project_conv2d/kernel"], w["cnn_block_12_project_conv2d/bias"]
@@ -2069,15 +1628,8 @@ class Model:
             w["cnn_block_13_expand_conv2d/kernel"], w["cnn_block_13_expand_conv2d/bias"]
         )
         self.cnn_block_13_depthwise_depthwise_conv = cnn_block_13_depthwise_depthwise_conv_weights(
-            w["cnn_block_13_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_13_depthwise_BN_batchnormalization = (
-            cnn_block_13_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_13_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_13_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_13_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_13_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_13_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_13_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_13_project_conv2d = cnn_block_13_project_conv2d_weights(
             w["cnn_block_13_project_conv2d/kernel"], w["cnn_block_13_project_conv2d/bias"]
@@ -2086,15 +1638,8 @@ class Model:
             w["cnn_block_14_expand_conv2d/kernel"], w["cnn_block_14_expand_conv2d/bias"]
         )
         self.cnn_block_14_depthwise_depthwise_conv = cnn_block_14_depthwise_depthwise_conv_weights(
-            w["cnn_block_14_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_14_depthwise_BN_batchnormalization = (
-            cnn_block_14_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_14_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_14_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_14_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_14_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_14_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_14_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_14_project_conv2d = cnn_block_14_project_conv2d_weights(
             w["cnn_block_14_project_conv2d/kernel"], w["cnn_block_14_project_conv2d/bias"]
@@ -2103,15 +1648,8 @@ class Model:
             w["cnn_block_15_expand_conv2d/kernel"], w["cnn_block_15_expand_conv2d/bias"]
         )
         self.cnn_block_15_depthwise_depthwise_conv = cnn_block_15_depthwise_depthwise_conv_weights(
-            w["cnn_block_15_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_15_depthwise_BN_batchnormalization = (
-            cnn_block_15_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_15_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_15_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_15_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_15_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_15_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_15_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_15_project_conv2d = cnn_block_15_project_conv2d_weights(
             w["cnn_block_15_project_conv2d/kernel"], w["cnn_block_15_project_conv2d/bias"]
@@ -2120,15 +1658,8 @@ class Model:
             w["cnn_block_16_expand_conv2d/kernel"], w["cnn_block_16_expand_conv2d/bias"]
         )
         self.cnn_block_16_depthwise_depthwise_conv = cnn_block_16_depthwise_depthwise_conv_weights(
-            w["cnn_block_16_depthwise_depthwise_conv/kernel"]
-        )
-        self.cnn_block_16_depthwise_BN_batchnormalization = (
-            cnn_block_16_depthwise_BN_batchnormalization_weights(
-                w["cnn_block_16_depthwise_BN_batchnormalization/gamma"],
-                w["cnn_block_16_depthwise_BN_batchnormalization/beta"],
-                w["cnn_block_16_depthwise_BN_batchnormalization/moving_mean"],
-                w["cnn_block_16_depthwise_BN_batchnormalization/moving_variance"]
-            )
+            w["cnn_block_16_depthwise_depthwise_conv/kernel"],
+            w["cnn_block_16_depthwise_depthwise_conv/bias"]
         )
         self.cnn_block_16_project_conv2d = cnn_block_16_project_conv2d_weights(
             w["cnn_block_16_project_conv2d/kernel"], w["cnn_block_16_project_conv2d/bias"]
@@ -2181,49 +1712,43 @@ class Model:
         # cnn/bn_Conv1 folded into cnn/Conv1's kernel
         # cnn/Conv1_relu fused into cnn/Conv1
         cnn_Conv1 = cnn_Conv1_conv2d(frames, *self.cnn_Conv1_conv2d)
+        # cnn/expanded_conv_depthwise_BN folded into cnn/expanded_conv_depthwise's kernel
+        # cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise
         cnn_expanded_conv_depthwise = cnn_expanded_conv_depthwise_depthwise_conv(
             cnn_Conv1, *self.cnn_expanded_conv_depthwise_depthwise_conv
         )
-        # cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise_BN
-        cnn_expanded_conv_depthwise_BN = cnn_expanded_conv_depthwise_BN_batchnormalization(
-            cnn_expanded_conv_depthwise, *self.cnn_expanded_conv_depthwise_BN_batchnormalization
-        )
         # cnn/expanded_conv_project_BN folded into cnn/expanded_conv_project's kernel
         cnn_expanded_conv_project = cnn_expanded_conv_project_conv2d(
-            cnn_expanded_conv_depthwise_BN, *self.cnn_expanded_conv_project_conv2d
+            cnn_expanded_conv_depthwise, *self.cnn_expanded_conv_project_conv2d
         )
         # cnn/block_1_expand_BN folded into cnn/block_1_expand's kernel
         # cnn/block_1_expand_relu fused into cnn/block_1_expand
         cnn_block_1_expand = cnn_block_1_expand_conv2d(
             cnn_expanded_conv_project, *self.cnn_block_1_expand_conv2d
         )
-        cnn_block_1_pad = cnn_block_1_pad_zero_pad(cnn_block_1_expand)
+        # cnn/block_1_depthwise_BN folded into cnn/block_1_depthwise's kernel
+        # cnn/block_1_pad fused into cnn/block_1_depthwise
+        # cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise
         cnn_block_1_depthwise = cnn_block_1_depthwise_depthwise_conv(
-            cnn_block_1_pad, *self.cnn_block_1_depthwise_depthwise_conv
-        )
-        # cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise_BN
-        cnn_block_1_depthwise_BN = cnn_block_1_depthwise_BN_batchnormalization(
-            cnn_block_1_depthwise, *self.cnn_block_1_depthwise_BN_batchnormalization
+            cnn_block_1_expand, *self.cnn_block_1_depthwise_depthwise_conv
         )
         # cnn/block_1_project_BN folded into cnn/block_1_project's kernel
         cnn_block_1_project = cnn_block_1_project_conv2d(
-            cnn_block_1_depthwise_BN, *self.cnn_block_1_project_conv2d
+            cnn_block_1_depthwise, *self.cnn_block_1_project_conv2d
         )
         # cnn/block_2_expand_BN folded into cnn/block_2_expand's kernel
         # cnn/block_2_expand_relu fused into cnn/block_2_expand
         cnn_block_2_expand = cnn_block_2_expand_conv2d(
             cnn_block_1_project, *self.cnn_block_2_expand_conv2d
         )
+        # cnn/block_2_depthwise_BN folded into cnn/block_2_depthwise's kernel
+        # cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise
         cnn_block_2_depthwise = cnn_block_2_depthwise_depthwise_conv(
             cnn_block_2_expand, *self.cnn_block_2_depthwise_depthwise_conv
         )
-        # cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise_BN
-        cnn_block_2_depthwise_BN = cnn_block_2_depthwise_BN_batchnormalization(
-            cnn_block_2_depthwise, *self.cnn_block_2_depthwise_BN_batchnormalization
-        )
         # cnn/block_2_project_BN folded into cnn/block_2_project's kernel
         cnn_block_2_project = cnn_block_2_project_conv2d(
-            cnn_block_2_depthwise_BN, *self.cnn_block_2_project_conv2d
+            cnn_block_2_depthwise, *self.cnn_block_2_project_conv2d
         )
         cnn_block_2_add = cnn_block_2_add_merge(cnn_block_1_project, cnn_block_2_project)
         # cnn/block_3_expand_BN folded into cnn/block_3_expand's kernel
@@ -2231,33 +1756,29 @@ class Model:
         cnn_block_3_expand = cnn_block_3_expand_conv2d(
             cnn_block_2_add, *self.cnn_block_3_expand_conv2d
         )
-        cnn_block_3_pad = cnn_block_3_pad_zero_pad(cnn_block_3_expand)
+        # cnn/block_3_depthwise_BN folded into cnn/block_3_depthwise's kernel
+        # cnn/block_3_pad fused into cnn/block_3_depthwise
+        # cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise
         cnn_block_3_depthwise = cnn_block_3_depthwise_depthwise_conv(
-            cnn_block_3_pad, *self.cnn_block_3_depthwise_depthwise_conv
-        )
-        # cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise_BN
-        cnn_block_3_depthwise_BN = cnn_block_3_depthwise_BN_batchnormalization(
-            cnn_block_3_depthwise, *self.cnn_block_3_depthwise_BN_batchnormalization
+            cnn_block_3_expand, *self.cnn_block_3_depthwise_depthwise_conv
         )
         # cnn/block_3_project_BN folded into cnn/block_3_project's kernel
         cnn_block_3_project = cnn_block_3_project_conv2d(
-            cnn_block_3_depthwise_BN, *self.cnn_block_3_project_conv2d
+            cnn_block_3_depthwise, *self.cnn_block_3_project_conv2d
         )
         # cnn/block_4_expand_BN folded into cnn/block_4_expand's kernel
         # cnn/block_4_expand_relu fused into cnn/block_4_expand
         cnn_block_4_expand = cnn_block_4_expand_conv2d(
             cnn_block_3_project, *self.cnn_block_4_expand_conv2d
         )
+        # cnn/block_4_depthwise_BN folded into cnn/block_4_depthwise's kernel
+        # cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise
         cnn_block_4_depthwise = cnn_block_4_depthwise_depthwise_conv(
             cnn_block_4_expand, *self.cnn_block_4_depthwise_depthwise_conv
         )
-        # cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise_BN
-        cnn_block_4_depthwise_BN = cnn_block_4_depthwise_BN_batchnormalization(
-            cnn_block_4_depthwise, *self.cnn_block_4_depthwise_BN_batchnormalization
-        )
         # cnn/block_4_project_BN folded into cnn/block_4_project's kernel
         cnn_block_4_project = cnn_block_4_project_conv2d(
-            cnn_block_4_depthwise_BN, *self.cnn_block_4_project_conv2d
+            cnn_block_4_depthwise, *self.cnn_block_4_project_conv2d
         )
         cnn_block_4_add = cnn_block_4_add_merge(cnn_block_3_project, cnn_block_4_project)
         # cnn/block_5_expand_BN folded into cnn/block_5_expand's kernel
@@ -2265,16 +1786,14 @@ class Model:
         cnn_block_5_expand = cnn_block_5_expand_conv2d(
             cnn_block_4_add, *self.cnn_block_5_expand_conv2d
         )
+        # cnn/block_5_depthwise_BN folded into cnn/block_5_depthwise's kernel
+        # cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise
         cnn_block_5_depthwise = cnn_block_5_depthwise_depthwise_conv(
             cnn_block_5_expand, *self.cnn_block_5_depthwise_depthwise_conv
         )
-        # cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise_BN
-        cnn_block_5_depthwise_BN = cnn_block_5_depthwise_BN_batchnormalization(
-            cnn_block_5_depthwise, *self.cnn_block_5_depthwise_BN_batchnormalization
-        )
         # cnn/block_5_project_BN folded into cnn/block_5_project's kernel
         cnn_block_5_project = cnn_block_5_project_conv2d(
-            cnn_block_5_depthwise_BN, *self.cnn_block_5_project_conv2d
+            cnn_block_5_depthwise, *self.cnn_block_5_project_conv2d
         )
         cnn_block_5_add = cnn_block_5_add_merge(cnn_block_4_add, cnn_block_5_project)
         # cnn/block_6_expand_BN folded into cnn/block_6_expand's kernel
@@ -2282,33 +1801,29 @@ class Model:
         cnn_block_6_expand = cnn_block_6_expand_conv2d(
             cnn_block_5_add, *self.cnn_block_6_expand_conv2d
         )
-        cnn_block_6_pad = cnn_block_6_pad_zero_pad(cnn_block_6_expand)
+        # cnn/block_6_depthwise_BN folded into cnn/block_6_depthwise's kernel
+        # cnn/block_6_pad fused into cnn/block_6_depthwise
+        # cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise
         cnn_block_6_depthwise = cnn_block_6_depthwise_depthwise_conv(
-            cnn_block_6_pad, *self.cnn_block_6_depthwise_depthwise_conv
-        )
-        # cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise_BN
-        cnn_block_6_depthwise_BN = cnn_block_6_depthwise_BN_batchnormalization(
-            cnn_block_6_depthwise, *self.cnn_block_6_depthwise_BN_batchnormalization
+            cnn_block_6_expand, *self.cnn_block_6_depthwise_depthwise_conv
         )
         # cnn/block_6_project_BN folded into cnn/block_6_project's kernel
         cnn_block_6_project = cnn_block_6_project_conv2d(
-            cnn_block_6_depthwise_BN, *self.cnn_block_6_project_conv2d
+            cnn_block_6_depthwise, *self.cnn_block_6_project_conv2d
         )
         # cnn/block_7_expand_BN folded into cnn/block_7_expand's kernel
         # cnn/block_7_expand_relu fused into cnn/block_7_expand
         cnn_block_7_expand = cnn_block_7_expand_conv2d(
             cnn_block_6_project, *self.cnn_block_7_expand_conv2d
         )
+        # cnn/block_7_depthwise_BN folded into cnn/block_7_depthwise's kernel
+        # cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise
         cnn_block_7_depthwise = cnn_block_7_depthwise_depthwise_conv(
             cnn_block_7_expand, *self.cnn_block_7_depthwise_depthwise_conv
         )
-        # cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise_BN
-        cnn_block_7_depthwise_BN = cnn_block_7_depthwise_BN_batchnormalization(
-            cnn_block_7_depthwise, *self.cnn_block_7_depthwise_BN_batchnormalization
-        )
         # cnn/block_7_project_BN folded into cnn/block_7_project's kernel
         cnn_block_7_project = cnn_block_7_project_conv2d(
-            cnn_block_7_depthwise_BN, *self.cnn_block_7_project_conv2d
+            cnn_block_7_depthwise, *self.cnn_block_7_project_conv2d
         )
         cnn_block_7_add = cnn_block_7_add_merge(cnn_block_6_project, cnn_block_7_project)
         # cnn/block_8_expand_BN folded into cnn/block_8_expand's kernel
@@ -2316,16 +1831,14 @@ class Model:
         cnn_block_8_expand = cnn_block_8_expand_conv2d(
             cnn_block_7_add, *self.cnn_block_8_expand_conv2d
         )
+        # cnn/block_8_depthwise_BN folded into cnn/block_8_depthwise's kernel
+        # cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise
         cnn_block_8_depthwise = cnn_block_8_depthwise_depthwise_conv(
             cnn_block_8_expand, *self.cnn_block_8_depthwise_depthwise_conv
         )
-        # cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise_BN
-        cnn_block_8_depthwise_BN = cnn_block_8_depthwise_BN_batchnormalization(
-            cnn_block_8_depthwise, *self.cnn_block_8_depthwise_BN_batchnormalization
-        )
         # cnn/block_8_project_BN folded into cnn/block_8_project's kernel
         cnn_block_8_project = cnn_block_8_project_conv2d(
-            cnn_block_8_depthwise_BN, *self.cnn_block_8_project_conv2d
+            cnn_block_8_depthwise, *self.cnn_block_8_project_conv2d
         )
         cnn_block_8_add = cnn_block_8_add_merge(cnn_block_7_add, cnn_block_8_project)
         # cnn/block_9_expand_BN folded into cnn/block_9_expand's kernel
@@ -2333,16 +1846,14 @@ class Model:
         cnn_block_9_expand = cnn_block_9_expand_conv2d(
             cnn_block_8_add, *self.cnn_block_9_expand_conv2d
         )
+        # cnn/block_9_depthwise_BN folded into cnn/block_9_depthwise's kernel
+        # cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise
         cnn_block_9_depthwise = cnn_block_9_depthwise_depthwise_conv(
             cnn_block_9_expand, *self.cnn_block_9_depthwise_depthwise_conv
         )
-        # cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise_BN
-        cnn_block_9_depthwise_BN = cnn_block_9_depthwise_BN_batchnormalization(
-            cnn_block_9_depthwise, *self.cnn_block_9_depthwise_BN_batchnormalization
-        )
         # cnn/block_9_project_BN folded into cnn/block_9_project's kernel
         cnn_block_9_project = cnn_block_9_project_conv2d(
-            cnn_block_9_depthwise_BN, *self.cnn_block_9_project_conv2d
+            cnn_block_9_depthwise, *self.cnn_block_9_project_conv2d
         )
         cnn_block_9_add = cnn_block_9_add_merge(cnn_block_8_add, cnn_block_9_project)
         # cnn/block_10_expand_BN folded into cnn/block_10_expand's kernel
@@ -2350,32 +1861,28 @@ class Model:
         cnn_block_10_expand = cnn_block_10_expand_conv2d(
             cnn_block_9_add, *self.cnn_block_10_expand_conv2d
         )
+        # cnn/block_10_depthwise_BN folded into cnn/block_10_depthwise's kernel
+        # cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise
         cnn_block_10_depthwise = cnn_block_10_depthwise_depthwise_conv(
             cnn_block_10_expand, *self.cnn_block_10_depthwise_depthwise_conv
         )
-        # cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise_BN
-        cnn_block_10_depthwise_BN = cnn_block_10_depthwise_BN_batchnormalization(
-            cnn_block_10_depthwise, *self.cnn_block_10_depthwise_BN_batchnormalization
-        )
         # cnn/block_10_project_BN folded into cnn/block_10_project's kernel
         cnn_block_10_project = cnn_block_10_project_conv2d(
-            cnn_block_10_depthwise_BN, *self.cnn_block_10_project_conv2d
+            cnn_block_10_depthwise, *self.cnn_block_10_project_conv2d
         )
         # cnn/block_11_expand_BN folded into cnn/block_11_expand's kernel
         # cnn/block_11_expand_relu fused into cnn/block_11_expand
         cnn_block_11_expand = cnn_block_11_expand_conv2d(
             cnn_block_10_project, *self.cnn_block_11_expand_conv2d
         )
+        # cnn/block_11_depthwise_BN folded into cnn/block_11_depthwise's kernel
+        # cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise
         cnn_block_11_depthwise = cnn_block_11_depthwise_depthwise_conv(
             cnn_block_11_expand, *self.cnn_block_11_depthwise_depthwise_conv
         )
-        # cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise_BN
-        cnn_block_11_depthwise_BN = cnn_block_11_depthwise_BN_batchnormalization(
-            cnn_block_11_depthwise, *self.cnn_block_11_depthwise_BN_batchnormalization
-        )
         # cnn/block_11_project_BN folded into cnn/block_11_project's kernel
         cnn_block_11_project = cnn_block_11_project_conv2d(
-            cnn_block_11_depthwise_BN, *self.cnn_block_11_project_conv2d
+            cnn_block_11_depthwise, *self.cnn_block_11_project_conv2d
         )
         cnn_block_11_add = cnn_block_11_add_merge(cnn_block_10_project, cnn_block_11_project)
         # cnn/block_12_expand_BN folded into cnn/block_12_expand's kernel
@@ -2383,16 +1890,14 @@ class Model:
         cnn_block_12_expand = cnn_block_12_expand_conv2d(
             cnn_block_11_add, *self.cnn_block_12_expand_conv2d
         )
+        # cnn/block_12_depthwise_BN folded into cnn/block_12_depthwise's kernel
+        # cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise
         cnn_block_12_depthwise = cnn_block_12_depthwise_depthwise_conv(
             cnn_block_12_expand, *self.cnn_block_12_depthwise_depthwise_conv
         )
-        # cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise_BN
-        cnn_block_12_depthwise_BN = cnn_block_12_depthwise_BN_batchnormalization(
-            cnn_block_12_depthwise, *self.cnn_block_12_depthwise_BN_batchnormalization
-        )
         # cnn/block_12_project_BN folded into cnn/block_12_project's kernel
         cnn_block_12_project = cnn_block_12_project_conv2d(
-            cnn_block_12_depthwise_BN, *self.cnn_block_12_project_conv2d
+            cnn_block_12_depthwise, *self.cnn_block_12_project_conv2d
         )
         cnn_block_12_add = cnn_block_12_add_merge(cnn_block_11_add, cnn_block_12_project)
         # cnn/block_13_expand_BN folded into cnn/block_13_expand's kernel
@@ -2400,33 +1905,29 @@ class Model:
         cnn_block_13_expand = cnn_block_13_expand_conv2d(
             cnn_block_12_add, *self.cnn_block_13_expand_conv2d
         )
-        cnn_block_13_pad = cnn_block_13_pad_zero_pad(cnn_block_13_expand)
+        # cnn/block_13_depthwise_BN folded into cnn/block_13_depthwise's kernel
+        # cnn/block_13_pad fused into cnn/block_13_depthwise
+        # cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise
         cnn_block_13_depthwise = cnn_block_13_depthwise_depthwise_conv(
-            cnn_block_13_pad, *self.cnn_block_13_depthwise_depthwise_conv
-        )
-        # cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise_BN
-        cnn_block_13_depthwise_BN = cnn_block_13_depthwise_BN_batchnormalization(
-            cnn_block_13_depthwise, *self.cnn_block_13_depthwise_BN_batchnormalization
+            cnn_block_13_expand, *self.cnn_block_13_depthwise_depthwise_conv
         )
         # cnn/block_13_project_BN folded into cnn/block_13_project's kernel
         cnn_block_13_project = cnn_block_13_project_conv2d(
-            cnn_block_13_depthwise_BN, *self.cnn_block_13_project_conv2d
+            cnn_block_13_depthwise, *self.cnn_block_13_project_conv2d
         )
         # cnn/block_14_expand_BN folded into cnn/block_14_expand's kernel
         # cnn/block_14_expand_relu fused into cnn/block_14_expand
         cnn_block_14_expand = cnn_block_14_expand_conv2d(
             cnn_block_13_project, *self.cnn_block_14_expand_conv2d
         )
+        # cnn/block_14_depthwise_BN folded into cnn/block_14_depthwise's kernel
+        # cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise
         cnn_block_14_depthwise = cnn_block_14_depthwise_depthwise_conv(
             cnn_block_14_expand, *self.cnn_block_14_depthwise_depthwise_conv
         )
-        # cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise_BN
-        cnn_block_14_depthwise_BN = cnn_block_14_depthwise_BN_batchnormalization(
-            cnn_block_14_depthwise, *self.cnn_block_14_depthwise_BN_batchnormalization
-        )
         # cnn/block_14_project_BN folded into cnn/block_14_project's kernel
         cnn_block_14_project = cnn_block_14_project_conv2d(
-            cnn_block_14_depthwise_BN, *self.cnn_block_14_project_conv2d
+            cnn_block_14_depthwise, *self.cnn_block_14_project_conv2d
         )
         cnn_block_14_add = cnn_block_14_add_merge(cnn_block_13_project, cnn_block_14_project)
         # cnn/block_15_expand_BN folded into cnn/block_15_expand's kernel
@@ -2434,16 +1935,14 @@ class Model:
         cnn_block_15_expand = cnn_block_15_expand_conv2d(
             cnn_block_14_add, *self.cnn_block_15_expand_conv2d
         )
+        # cnn/block_15_depthwise_BN folded into cnn/block_15_depthwise's kernel
+        # cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise
         cnn_block_15_depthwise = cnn_block_15_depthwise_depthwise_conv(
             cnn_block_15_expand, *self.cnn_block_15_depthwise_depthwise_conv
         )
-        # cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise_BN
-        cnn_block_15_depthwise_BN = cnn_block_15_depthwise_BN_batchnormalization(
-            cnn_block_15_depthwise, *self.cnn_block_15_depthwise_BN_batchnormalization
-        )
         # cnn/block_15_project_BN folded into cnn/block_15_project's kernel
         cnn_block_15_project = cnn_block_15_project_conv2d(
-            cnn_block_15_depthwise_BN, *self.cnn_block_15_project_conv2d
+            cnn_block_15_depthwise, *self.cnn_block_15_project_conv2d
         )
         cnn_block_15_add = cnn_block_15_add_merge(cnn_block_14_add, cnn_block_15_project)
         # cnn/block_16_expand_BN folded into cnn/block_16_expand's kernel
@@ -2451,16 +1950,14 @@ class Model:
         cnn_block_16_expand = cnn_block_16_expand_conv2d(
             cnn_block_15_add, *self.cnn_block_16_expand_conv2d
         )
+        # cnn/block_16_depthwise_BN folded into cnn/block_16_depthwise's kernel
+        # cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise
         cnn_block_16_depthwise = cnn_block_16_depthwise_depthwise_conv(
             cnn_block_16_expand, *self.cnn_block_16_depthwise_depthwise_conv
         )
-        # cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise_BN
-        cnn_block_16_depthwise_BN = cnn_block_16_depthwise_BN_batchnormalization(
-            cnn_block_16_depthwise, *self.cnn_block_16_depthwise_BN_batchnormalization
-        )
         # cnn/block_16_project_BN folded into cnn/block_16_project's kernel
         cnn_block_16_project = cnn_block_16_project_conv2d(
-            cnn_block_16_depthwise_BN, *self.cnn_block_16_project_conv2d
+            cnn_block_16_depthwise, *self.cnn_block_16_project_conv2d
         )
         # cnn/Conv_1_bn folded into cnn/Conv_1's kernel
         # cnn/out_relu fused into cnn/Conv_1
@@ -2482,49 +1979,43 @@ class Model:
         # cnn/bn_Conv1 folded into cnn/Conv1's kernel
         # cnn/Conv1_relu fused into cnn/Conv1
         cnn_Conv1 = cnn_Conv1_conv2d(frames_folded, *self.cnn_Conv1_conv2d)
+        # cnn/expanded_conv_depthwise_BN folded into cnn/expanded_conv_depthwise's kernel
+        # cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise
         cnn_expanded_conv_depthwise = cnn_expanded_conv_depthwise_depthwise_conv(
             cnn_Conv1, *self.cnn_expanded_conv_depthwise_depthwise_conv
         )
-        # cnn/expanded_conv_depthwise_relu fused into cnn/expanded_conv_depthwise_BN
-        cnn_expanded_conv_depthwise_BN = cnn_expanded_conv_depthwise_BN_batchnormalization(
-            cnn_expanded_conv_depthwise, *self.cnn_expanded_conv_depthwise_BN_batchnormalization
-        )
         # cnn/expanded_conv_project_BN folded into cnn/expanded_conv_project's kernel
         cnn_expanded_conv_project = cnn_expanded_conv_project_conv2d(
-            cnn_expanded_conv_depthwise_BN, *self.cnn_expanded_conv_project_conv2d
+            cnn_expanded_conv_depthwise, *self.cnn_expanded_conv_project_conv2d
         )
         # cnn/block_1_expand_BN folded into cnn/block_1_expand's kernel
         # cnn/block_1_expand_relu fused into cnn/block_1_expand
         cnn_block_1_expand = cnn_block_1_expand_conv2d(
             cnn_expanded_conv_project, *self.cnn_block_1_expand_conv2d
         )
-        cnn_block_1_pad = cnn_block_1_pad_zero_pad(cnn_block_1_expand)
+        # cnn/block_1_depthwise_BN folded into cnn/block_1_depthwise's kernel
+        # cnn/block_1_pad fused into cnn/block_1_depthwise
+        # cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise
         cnn_block_1_depthwise = cnn_block_1_depthwise_depthwise_conv(
-            cnn_block_1_pad, *self.cnn_block_1_depthwise_depthwise_conv
-        )
-        # cnn/block_1_depthwise_relu fused into cnn/block_1_depthwise_BN
-        cnn_block_1_depthwise_BN = cnn_block_1_depthwise_BN_batchnormalization(
-            cnn_block_1_depthwise, *self.cnn_block_1_depthwise_BN_batchnormalization
+            cnn_block_1_expand, *self.cnn_block_1_depthwise_depthwise_conv
         )
         # cnn/block_1_project_BN folded into cnn/block_1_project's kernel
         cnn_block_1_project = cnn_block_1_project_conv2d(
-            cnn_block_1_depthwise_BN, *self.cnn_block_1_project_conv2d
+            cnn_block_1_depthwise, *self.cnn_block_1_project_conv2d
         )
         # cnn/block_2_expand_BN folded into cnn/block_2_expand's kernel
         # cnn/block_2_expand_relu fused into cnn/block_2_expand
         cnn_block_2_expand = cnn_block_2_expand_conv2d(
             cnn_block_1_project, *self.cnn_block_2_expand_conv2d
         )
+        # cnn/block_2_depthwise_BN folded into cnn/block_2_depthwise's kernel
+        # cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise
         cnn_block_2_depthwise = cnn_block_2_depthwise_depthwise_conv(
             cnn_block_2_expand, *self.cnn_block_2_depthwise_depthwise_conv
         )
-        # cnn/block_2_depthwise_relu fused into cnn/block_2_depthwise_BN
-        cnn_block_2_depthwise_BN = cnn_block_2_depthwise_BN_batchnormalization(
-            cnn_block_2_depthwise, *self.cnn_block_2_depthwise_BN_batchnormalization
-        )
         # cnn/block_2_project_BN folded into cnn/block_2_project's kernel
         cnn_block_2_project = cnn_block_2_project_conv2d(
-            cnn_block_2_depthwise_BN, *self.cnn_block_2_project_conv2d
+            cnn_block_2_depthwise, *self.cnn_block_2_project_conv2d
         )
         cnn_block_2_add = cnn_block_2_add_merge(cnn_block_1_project, cnn_block_2_project)
         # cnn/block_3_expand_BN folded into cnn/block_3_expand's kernel
@@ -2532,33 +2023,29 @@ class Model:
         cnn_block_3_expand = cnn_block_3_expand_conv2d(
             cnn_block_2_add, *self.cnn_block_3_expand_conv2d
         )
-        cnn_block_3_pad = cnn_block_3_pad_zero_pad(cnn_block_3_expand)
+        # cnn/block_3_depthwise_BN folded into cnn/block_3_depthwise's kernel
+        # cnn/block_3_pad fused into cnn/block_3_depthwise
+        # cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise
         cnn_block_3_depthwise = cnn_block_3_depthwise_depthwise_conv(
-            cnn_block_3_pad, *self.cnn_block_3_depthwise_depthwise_conv
-        )
-        # cnn/block_3_depthwise_relu fused into cnn/block_3_depthwise_BN
-        cnn_block_3_depthwise_BN = cnn_block_3_depthwise_BN_batchnormalization(
-            cnn_block_3_depthwise, *self.cnn_block_3_depthwise_BN_batchnormalization
+            cnn_block_3_expand, *self.cnn_block_3_depthwise_depthwise_conv
         )
         # cnn/block_3_project_BN folded into cnn/block_3_project's kernel
         cnn_block_3_project = cnn_block_3_project_conv2d(
-            cnn_block_3_depthwise_BN, *self.cnn_block_3_project_conv2d
+            cnn_block_3_depthwise, *self.cnn_block_3_project_conv2d
         )
         # cnn/block_4_expand_BN folded into cnn/block_4_expand's kernel
         # cnn/block_4_expand_relu fused into cnn/block_4_expand
         cnn_block_4_expand = cnn_block_4_expand_conv2d(
             cnn_block_3_project, *self.cnn_block_4_expand_conv2d
         )
+        # cnn/block_4_depthwise_BN folded into cnn/block_4_depthwise's kernel
+        # cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise
         cnn_block_4_depthwise = cnn_block_4_depthwise_depthwise_conv(
             cnn_block_4_expand, *self.cnn_block_4_depthwise_depthwise_conv
         )
-        # cnn/block_4_depthwise_relu fused into cnn/block_4_depthwise_BN
-        cnn_block_4_depthwise_BN = cnn_block_4_depthwise_BN_batchnormalization(
-            cnn_block_4_depthwise, *self.cnn_block_4_depthwise_BN_batchnormalization
-        )
         # cnn/block_4_project_BN folded into cnn/block_4_project's kernel
         cnn_block_4_project = cnn_block_4_project_conv2d(
-            cnn_block_4_depthwise_BN, *self.cnn_block_4_project_conv2d
+            cnn_block_4_depthwise, *self.cnn_block_4_project_conv2d
         )
         cnn_block_4_add = cnn_block_4_add_merge(cnn_block_3_project, cnn_block_4_project)
         # cnn/block_5_expand_BN folded into cnn/block_5_expand's kernel
@@ -2566,16 +2053,14 @@ class Model:
         cnn_block_5_expand = cnn_block_5_expand_conv2d(
             cnn_block_4_add, *self.cnn_block_5_expand_conv2d
         )
+        # cnn/block_5_depthwise_BN folded into cnn/block_5_depthwise's kernel
+        # cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise
         cnn_block_5_depthwise = cnn_block_5_depthwise_depthwise_conv(
             cnn_block_5_expand, *self.cnn_block_5_depthwise_depthwise_conv
         )
-        # cnn/block_5_depthwise_relu fused into cnn/block_5_depthwise_BN
-        cnn_block_5_depthwise_BN = cnn_block_5_depthwise_BN_batchnormalization(
-            cnn_block_5_depthwise, *self.cnn_block_5_depthwise_BN_batchnormalization
-        )
         # cnn/block_5_project_BN folded into cnn/block_5_project's kernel
         cnn_block_5_project = cnn_block_5_project_conv2d(
-            cnn_block_5_depthwise_BN, *self.cnn_block_5_project_conv2d
+            cnn_block_5_depthwise, *self.cnn_block_5_project_conv2d
         )
         cnn_block_5_add = cnn_block_5_add_merge(cnn_block_4_add, cnn_block_5_project)
         # cnn/block_6_expand_BN folded into cnn/block_6_expand's kernel
@@ -2583,33 +2068,29 @@ class Model:
         cnn_block_6_expand = cnn_block_6_expand_conv2d(
             cnn_block_5_add, *self.cnn_block_6_expand_conv2d
         )
-        cnn_block_6_pad = cnn_block_6_pad_zero_pad(cnn_block_6_expand)
+        # cnn/block_6_depthwise_BN folded into cnn/block_6_depthwise's kernel
+        # cnn/block_6_pad fused into cnn/block_6_depthwise
+        # cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise
         cnn_block_6_depthwise = cnn_block_6_depthwise_depthwise_conv(
-            cnn_block_6_pad, *self.cnn_block_6_depthwise_depthwise_conv
-        )
-        # cnn/block_6_depthwise_relu fused into cnn/block_6_depthwise_BN
-        cnn_block_6_depthwise_BN = cnn_block_6_depthwise_BN_batchnormalization(
-            cnn_block_6_depthwise, *self.cnn_block_6_depthwise_BN_batchnormalization
+            cnn_block_6_expand, *self.cnn_block_6_depthwise_depthwise_conv
         )
         # cnn/block_6_project_BN folded into cnn/block_6_project's kernel
         cnn_block_6_project = cnn_block_6_project_conv2d(
-            cnn_block_6_depthwise_BN, *self.cnn_block_6_project_conv2d
+            cnn_block_6_depthwise, *self.cnn_block_6_project_conv2d
         )
         # cnn/block_7_expand_BN folded into cnn/block_7_expand's kernel
         # cnn/block_7_expand_relu fused into cnn/block_7_expand
         cnn_block_7_expand = cnn_block_7_expand_conv2d(
             cnn_block_6_project, *self.cnn_block_7_expand_conv2d
         )
+        # cnn/block_7_depthwise_BN folded into cnn/block_7_depthwise's kernel
+        # cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise
         cnn_block_7_depthwise = cnn_block_7_depthwise_depthwise_conv(
             cnn_block_7_expand, *self.cnn_block_7_depthwise_depthwise_conv
         )
-        # cnn/block_7_depthwise_relu fused into cnn/block_7_depthwise_BN
-        cnn_block_7_depthwise_BN = cnn_block_7_depthwise_BN_batchnormalization(
-            cnn_block_7_depthwise, *self.cnn_block_7_depthwise_BN_batchnormalization
-        )
         # cnn/block_7_project_BN folded into cnn/block_7_project's kernel
         cnn_block_7_project = cnn_block_7_project_conv2d(
-            cnn_block_7_depthwise_BN, *self.cnn_block_7_project_conv2d
+            cnn_block_7_depthwise, *self.cnn_block_7_project_conv2d
         )
         cnn_block_7_add = cnn_block_7_add_merge(cnn_block_6_project, cnn_block_7_project)
         # cnn/block_8_expand_BN folded into cnn/block_8_expand's kernel
@@ -2617,16 +2098,14 @@ class Model:
         cnn_block_8_expand = cnn_block_8_expand_conv2d(
             cnn_block_7_add, *self.cnn_block_8_expand_conv2d
         )
+        # cnn/block_8_depthwise_BN folded into cnn/block_8_depthwise's kernel
+        # cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise
         cnn_block_8_depthwise = cnn_block_8_depthwise_depthwise_conv(
             cnn_block_8_expand, *self.cnn_block_8_depthwise_depthwise_conv
         )
-        # cnn/block_8_depthwise_relu fused into cnn/block_8_depthwise_BN
-        cnn_block_8_depthwise_BN = cnn_block_8_depthwise_BN_batchnormalization(
-            cnn_block_8_depthwise, *self.cnn_block_8_depthwise_BN_batchnormalization
-        )
         # cnn/block_8_project_BN folded into cnn/block_8_project's kernel
         cnn_block_8_project = cnn_block_8_project_conv2d(
-            cnn_block_8_depthwise_BN, *self.cnn_block_8_project_conv2d
+            cnn_block_8_depthwise, *self.cnn_block_8_project_conv2d
         )
         cnn_block_8_add = cnn_block_8_add_merge(cnn_block_7_add, cnn_block_8_project)
         # cnn/block_9_expand_BN folded into cnn/block_9_expand's kernel
@@ -2634,16 +2113,14 @@ class Model:
         cnn_block_9_expand = cnn_block_9_expand_conv2d(
             cnn_block_8_add, *self.cnn_block_9_expand_conv2d
         )
+        # cnn/block_9_depthwise_BN folded into cnn/block_9_depthwise's kernel
+        # cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise
         cnn_block_9_depthwise = cnn_block_9_depthwise_depthwise_conv(
             cnn_block_9_expand, *self.cnn_block_9_depthwise_depthwise_conv
         )
-        # cnn/block_9_depthwise_relu fused into cnn/block_9_depthwise_BN
-        cnn_block_9_depthwise_BN = cnn_block_9_depthwise_BN_batchnormalization(
-            cnn_block_9_depthwise, *self.cnn_block_9_depthwise_BN_batchnormalization
-        )
         # cnn/block_9_project_BN folded into cnn/block_9_project's kernel
         cnn_block_9_project = cnn_block_9_project_conv2d(
-            cnn_block_9_depthwise_BN, *self.cnn_block_9_project_conv2d
+            cnn_block_9_depthwise, *self.cnn_block_9_project_conv2d
         )
         cnn_block_9_add = cnn_block_9_add_merge(cnn_block_8_add, cnn_block_9_project)
         # cnn/block_10_expand_BN folded into cnn/block_10_expand's kernel
@@ -2651,32 +2128,28 @@ class Model:
         cnn_block_10_expand = cnn_block_10_expand_conv2d(
             cnn_block_9_add, *self.cnn_block_10_expand_conv2d
         )
+        # cnn/block_10_depthwise_BN folded into cnn/block_10_depthwise's kernel
+        # cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise
         cnn_block_10_depthwise = cnn_block_10_depthwise_depthwise_conv(
             cnn_block_10_expand, *self.cnn_block_10_depthwise_depthwise_conv
         )
-        # cnn/block_10_depthwise_relu fused into cnn/block_10_depthwise_BN
-        cnn_block_10_depthwise_BN = cnn_block_10_depthwise_BN_batchnormalization(
-            cnn_block_10_depthwise, *self.cnn_block_10_depthwise_BN_batchnormalization
-        )
         # cnn/block_10_project_BN folded into cnn/block_10_project's kernel
         cnn_block_10_project = cnn_block_10_project_conv2d(
-            cnn_block_10_depthwise_BN, *self.cnn_block_10_project_conv2d
+            cnn_block_10_depthwise, *self.cnn_block_10_project_conv2d
         )
         # cnn/block_11_expand_BN folded into cnn/block_11_expand's kernel
         # cnn/block_11_expand_relu fused into cnn/block_11_expand
         cnn_block_11_expand = cnn_block_11_expand_conv2d(
             cnn_block_10_project, *self.cnn_block_11_expand_conv2d
         )
+        # cnn/block_11_depthwise_BN folded into cnn/block_11_depthwise's kernel
+        # cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise
         cnn_block_11_depthwise = cnn_block_11_depthwise_depthwise_conv(
             cnn_block_11_expand, *self.cnn_block_11_depthwise_depthwise_conv
         )
-        # cnn/block_11_depthwise_relu fused into cnn/block_11_depthwise_BN
-        cnn_block_11_depthwise_BN = cnn_block_11_depthwise_BN_batchnormalization(
-            cnn_block_11_depthwise, *self.cnn_block_11_depthwise_BN_batchnormalization
-        )
         # cnn/block_11_project_BN folded into cnn/block_11_project's kernel
         cnn_block_11_project = cnn_block_11_project_conv2d(
-            cnn_block_11_depthwise_BN, *self.cnn_block_11_project_conv2d
+            cnn_block_11_depthwise, *self.cnn_block_11_project_conv2d
         )
         cnn_block_11_add = cnn_block_11_add_merge(cnn_block_10_project, cnn_block_11_project)
         # cnn/block_12_expand_BN folded into cnn/block_12_expand's kernel
@@ -2684,16 +2157,14 @@ class Model:
         cnn_block_12_expand = cnn_block_12_expand_conv2d(
             cnn_block_11_add, *self.cnn_block_12_expand_conv2d
         )
+        # cnn/block_12_depthwise_BN folded into cnn/block_12_depthwise's kernel
+        # cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise
         cnn_block_12_depthwise = cnn_block_12_depthwise_depthwise_conv(
             cnn_block_12_expand, *self.cnn_block_12_depthwise_depthwise_conv
         )
-        # cnn/block_12_depthwise_relu fused into cnn/block_12_depthwise_BN
-        cnn_block_12_depthwise_BN = cnn_block_12_depthwise_BN_batchnormalization(
-            cnn_block_12_depthwise, *self.cnn_block_12_depthwise_BN_batchnormalization
-        )
         # cnn/block_12_project_BN folded into cnn/block_12_project's kernel
         cnn_block_12_project = cnn_block_12_project_conv2d(
-            cnn_block_12_depthwise_BN, *self.cnn_block_12_project_conv2d
+            cnn_block_12_depthwise, *self.cnn_block_12_project_conv2d
         )
         cnn_block_12_add = cnn_block_12_add_merge(cnn_block_11_add, cnn_block_12_project)
         # cnn/block_13_expand_BN folded into cnn/block_13_expand's kernel
@@ -2701,33 +2172,29 @@ class Model:
         cnn_block_13_expand = cnn_block_13_expand_conv2d(
             cnn_block_12_add, *self.cnn_block_13_expand_conv2d
         )
-        cnn_block_13_pad = cnn_block_13_pad_zero_pad(cnn_block_13_expand)
+        # cnn/block_13_depthwise_BN folded into cnn/block_13_depthwise's kernel
+        # cnn/block_13_pad fused into cnn/block_13_depthwise
+        # cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise
         cnn_block_13_depthwise = cnn_block_13_depthwise_depthwise_conv(
-            cnn_block_13_pad, *self.cnn_block_13_depthwise_depthwise_conv
-        )
-        # cnn/block_13_depthwise_relu fused into cnn/block_13_depthwise_BN
-        cnn_block_13_depthwise_BN = cnn_block_13_depthwise_BN_batchnormalization(
-            cnn_block_13_depthwise, *self.cnn_block_13_depthwise_BN_batchnormalization
+            cnn_block_13_expand, *self.cnn_block_13_depthwise_depthwise_conv
         )
         # cnn/block_13_project_BN folded into cnn/block_13_project's kernel
         cnn_block_13_project = cnn_block_13_project_conv2d(
-            cnn_block_13_depthwise_BN, *self.cnn_block_13_project_conv2d
+            cnn_block_13_depthwise, *self.cnn_block_13_project_conv2d
         )
         # cnn/block_14_expand_BN folded into cnn/block_14_expand's kernel
         # cnn/block_14_expand_relu fused into cnn/block_14_expand
         cnn_block_14_expand = cnn_block_14_expand_conv2d(
             cnn_block_13_project, *self.cnn_block_14_expand_conv2d
         )
+        # cnn/block_14_depthwise_BN folded into cnn/block_14_depthwise's kernel
+        # cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise
         cnn_block_14_depthwise = cnn_block_14_depthwise_depthwise_conv(
             cnn_block_14_expand, *self.cnn_block_14_depthwise_depthwise_conv
         )
-        # cnn/block_14_depthwise_relu fused into cnn/block_14_depthwise_BN
-        cnn_block_14_depthwise_BN = cnn_block_14_depthwise_BN_batchnormalization(
-            cnn_block_14_depthwise, *self.cnn_block_14_depthwise_BN_batchnormalization
-        )
         # cnn/block_14_project_BN folded into cnn/block_14_project's kernel
         cnn_block_14_project = cnn_block_14_project_conv2d(
-            cnn_block_14_depthwise_BN, *self.cnn_block_14_project_conv2d
+            cnn_block_14_depthwise, *self.cnn_block_14_project_conv2d
         )
         cnn_block_14_add = cnn_block_14_add_merge(cnn_block_13_project, cnn_block_14_project)
         # cnn/block_15_expand_BN folded into cnn/block_15_expand's kernel
@@ -2735,16 +2202,14 @@ class Model:
         cnn_block_15_expand = cnn_block_15_expand_conv2d(
             cnn_block_14_add, *self.cnn_block_15_expand_conv2d
         )
+        # cnn/block_15_depthwise_BN folded into cnn/block_15_depthwise's kernel
+        # cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise
         cnn_block_15_depthwise = cnn_block_15_depthwise_depthwise_conv(
             cnn_block_15_expand, *self.cnn_block_15_depthwise_depthwise_conv
         )
-        # cnn/block_15_depthwise_relu fused into cnn/block_15_depthwise_BN
-        cnn_block_15_depthwise_BN = cnn_block_15_depthwise_BN_batchnormalization(
-            cnn_block_15_depthwise, *self.cnn_block_15_depthwise_BN_batchnormalization
-        )
         # cnn/block_15_project_BN folded into cnn/block_15_project's kernel
         cnn_block_15_project = cnn_block_15_project_conv2d(
-            cnn_block_15_depthwise_BN, *self.cnn_block_15_project_conv2d
+            cnn_block_15_depthwise, *self.cnn_block_15_project_conv2d
         )
         cnn_block_15_add = cnn_block_15_add_merge(cnn_block_14_add, cnn_block_15_project)
         # cnn/block_16_expand_BN folded into cnn/block_16_expand's kernel
@@ -2752,16 +2217,14 @@ class Model:
         cnn_block_16_expand = cnn_block_16_expand_conv2d(
             cnn_block_15_add, *self.cnn_block_16_expand_conv2d
         )
+        # cnn/block_16_depthwise_BN folded into cnn/block_16_depthwise's kernel
+        # cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise
         cnn_block_16_depthwise = cnn_block_16_depthwise_depthwise_conv(
             cnn_block_16_expand, *self.cnn_block_16_depthwise_depthwise_conv
         )
-        # cnn/block_16_depthwise_relu fused into cnn/block_16_depthwise_BN
-        cnn_block_16_depthwise_BN = cnn_block_16_depthwise_BN_batchnormalization(
-            cnn_block_16_depthwise, *self.cnn_block_16_depthwise_BN_batchnormalization
-        )
         # cnn/block_16_project_BN folded into cnn/block_16_project's kernel
         cnn_block_16_project = cnn_block_16_project_conv2d(
-            cnn_block_16_depthwise_BN, *self.cnn_block_16_project_conv2d
+            cnn_block_16_depthwise, *self.cnn_block_16_project_conv2d
         )
         # cnn/Conv_1_bn folded into cnn/Conv_1's kernel
         # cnn/out_relu fused into cnn/Conv_1

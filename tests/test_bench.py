@@ -68,13 +68,15 @@ def test_benchmark_suite_quick(tmp_path):
     assert "tdc --help" in proc.stdout
 
 
-def test_keras_export_route_choice():
+def test_keras_export_route_choice(monkeypatch):
     """auto takes TensorFlow exactly when TensorFlow and tf2onnx are importable."""
     import importlib.util
 
     import pytest
 
-    from compiler.keras.export import pick_route
+    from compiler.keras.export import PYTHON_ENV, pick_route
+
+    monkeypatch.delenv(PYTHON_ENV, raising=False)
 
     has_tf = all(importlib.util.find_spec(m) for m in ("tensorflow", "tf2onnx"))
     assert pick_route("auto") == ("tensorflow" if has_tf else "jax")
@@ -172,3 +174,35 @@ def test_benchmark_sessions_do_not_spin(tmp_path, monkeypatch):
         assert default.get_session_config_entry(key) != "0"
     except RuntimeError:  # no entry at all: onnxruntime's default (spinning)
         pass
+
+
+def test_keras_export_in_another_interpreter(monkeypatch):
+    """TDC_EXPORT_PYTHON: the TensorFlow route is available when that interpreter imports
+    TensorFlow and tf2onnx; one that cannot run counts as missing both."""
+    import importlib.util
+
+    from compiler.keras import export
+
+    monkeypatch.setenv(export.PYTHON_ENV, sys.executable)
+    here = [m for m in ("tensorflow", "tf2onnx") if importlib.util.find_spec(m) is None]
+    assert export._missing("tensorflow") == here
+    monkeypatch.setenv(export.PYTHON_ENV, "/nonexistent/python")
+    assert export._missing("tensorflow") == ["tensorflow", "tf2onnx"]
+    assert export.pick_route("auto") == "jax"
+
+
+def test_backbones_quick(tmp_path):
+    """benchmarks/backbones.py --quick: MobileNetV2 32x32 imported and timed on every
+    backend (Keras-ONNX timed or n/a with its reason)."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "backbones.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("MobileNetV2"))
+    cells = row.split()
+    assert float(cells[2]) > 0 and float(cells[4]) > 0 and float(cells[5]) > 0, row
+    assert "% peak" in proc.stdout and "GFLOP/s" in proc.stdout

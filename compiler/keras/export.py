@@ -11,12 +11,17 @@
 - ``jax``: Keras converts the jitted JAX function with jax2onnx, in this process.
 
 ``auto`` takes ``tensorflow`` when TensorFlow and tf2onnx are importable, else ``jax``.
+TensorFlow need not share tdc's environment: ``TDC_EXPORT_PYTHON`` names another
+interpreter (e.g. a virtual environment with ``tensorflow-cpu``, ``tf2onnx``, Keras and
+tdc's own dependencies) that runs the child; tdc's package directory goes on its
+``PYTHONPATH``, and the route counts as available when that interpreter imports both.
 Every failure (exporter missing, exporter error) is an :class:`Unavailable` whose message
 says why; the benchmark reports it instead of timings.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -39,8 +44,34 @@ class Unavailable(Exception):
     """A backend that cannot be prepared here; the message says why."""
 
 
+#: Another interpreter for the TensorFlow child (its own environment), if set.
+PYTHON_ENV = "TDC_EXPORT_PYTHON"
+
+
+def _child_python() -> str:
+    return os.environ.get(PYTHON_ENV) or sys.executable
+
+
 def _missing(route: str) -> list[str]:
+    if route == "tensorflow" and os.environ.get(PYTHON_ENV):
+        return _missing_in(_child_python(), NEEDS[route])
     return [m for m in NEEDS[route] if importlib.util.find_spec(m) is None]
+
+
+@functools.lru_cache(maxsize=8)
+def _missing_in(python: str, modules: tuple[str, ...]) -> list[str]:
+    """The ``modules`` that interpreter ``python`` cannot find (all of them if it fails)."""
+    probe = (
+        "import importlib.util as u, sys; "
+        "print(' '.join(m for m in sys.argv[1:] if not u.find_spec(m)))"
+    )
+    try:
+        done = subprocess.run(
+            [python, "-c", probe, *modules], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return list(modules)
+    return done.stdout.split() if done.returncode == 0 else list(modules)
 
 
 def pick_route(via: str) -> str:
@@ -93,7 +124,9 @@ def _export_in_child(model_path: Path, out: Path, shapes: list[tuple[list[int], 
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "CUDA_VISIBLE_DEVICES": "",  # a CPU trace: the export is the same graph either way
     }
-    cmd = [sys.executable, "-m", "compiler.keras.export", str(model_path), str(out)]
+    root = str(Path(__file__).resolve().parents[2])  # the directory holding ``compiler``
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    cmd = [_child_python(), "-m", "compiler.keras.export", str(model_path), str(out)]
     try:
         done = subprocess.run(
             [*cmd, json.dumps(shapes)],

@@ -103,6 +103,8 @@ def _gelu(g: OnnxBuilder, x: str, p: dict[str, Any]) -> str:
 
 def _relu_ext(g: OnnxBuilder, x: str, p: dict[str, Any]) -> str:
     thr, slope, top = p["threshold"], p["negative_slope"], p["max_value"]
+    if thr == 0.0 and slope == 0.0 and top is not None:  # one Clip, fused into a Conv
+        return g.op("Clip", [x, _k(g, 0.0, "lo"), _k(g, top, "max")])
     if thr == 0.0 and slope == 0.0:
         y = g.op("Relu", [x])
     else:

@@ -126,16 +126,20 @@ def plan_window(
     taps: tuple[int, ...],
     strides: tuple[int, ...],
     dilation: tuple[int, ...],
-    padding: str,
+    padding: str | tuple[tuple[int, int], ...],
     what: str,
 ) -> Window:
-    """The window of ``what`` over ``x`` (N, *S, C); refuses windows larger than the input."""
+    """The window of ``what`` over ``x`` (N, *S, C); refuses windows larger than the input.
+    ``padding``: Keras's ('valid', 'same', 'causal') or explicit (begin, end) per axis."""
     check_rank(x, (len(taps) + 2,), what)
     win = Window(tuple(taps), tuple(strides), tuple(dilation), (), ())
-    pads = tuple(
-        pad_pair(n, span, s, padding, what)
-        for n, span, s in zip(x.shape[1:-1], win.span, strides, strict=True)
-    )
+    if not isinstance(padding, str):  # explicit (begin, end) pairs (passes/fuse_pad.py)
+        pads = tuple((int(b), int(e)) for b, e in padding)
+    else:
+        pads = tuple(
+            pad_pair(n, span, s, padding, what)
+            for n, span, s in zip(x.shape[1:-1], win.span, strides, strict=True)
+        )
     spatial = x.shape[1:-1]
     for n, span, (b, e) in zip(spatial, win.span, pads, strict=True):
         if isinstance(n, int) and n + b + e < span:

@@ -15,9 +15,14 @@ from ..ir.verify import verify
 from .cancel_fold import cancel_fold
 from .dce import dce
 from .drop_noops import drop_noops
+from .fold_affine import fold_affine
 from .fold_batchnorm import fold_batchnorm
+from .fold_batchnorm_depthwise import fold_batchnorm_depthwise
+from .fold_batchnorm_forward import fold_batchnorm_forward
 from .fuse_activation import fuse_activation
+from .fuse_pad import fuse_pad
 from .hoist_unfold import hoist_unfold
+from .relu_clip import relu_clip
 from .sink_fold import sink_fold
 
 Pass = Callable[[Graph], bool]
@@ -27,7 +32,12 @@ PIPELINE: tuple[Pass, ...] = (
     cancel_fold,
     hoist_unfold,
     sink_fold,
+    relu_clip,
+    fold_affine,
     fold_batchnorm,
+    fold_batchnorm_depthwise,
+    fold_batchnorm_forward,
+    fuse_pad,
     fuse_activation,
     dce,
 )

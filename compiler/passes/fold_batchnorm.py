@@ -25,6 +25,8 @@ def _foldable(graph: Graph, bn: Node) -> Node | None:
         return None
     if src.attrs.get("activation", "linear") != "linear" or not _last_axis(bn):
         return None
+    if bn.attrs.get("activation", "linear") != "linear":  # fused into the BatchNormalization
+        return None
     if graph.is_output(src.output) or len(graph.consumers(src.output)) != 1:
         return None
     return src
