@@ -9,5 +9,5 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --force-reinstall --no-deps .
 .venv/bin/python -m pip install -q ".[test]"
 .venv/bin/ruff check compiler tests benchmarks
-# the heavier half of the keras.applications backbones: pytest -m heavy tests/test_applications.py
-.venv/bin/pytest -q -n "${TDC_TEST_WORKERS:-2}" -p no:cacheprovider -m "not heavy" tests
+# everything, the fourteen keras.applications backbones included; the slowest tests listed
+.venv/bin/pytest -q -n "${TDC_TEST_WORKERS:-2}" -p no:cacheprovider --durations=10 tests
