@@ -52,7 +52,7 @@ def calibrate(keras: Any, model: Any, size: int) -> None:
     import jax
 
     norms = [n for n in model._flatten_layers() if isinstance(n, keras.layers.BatchNormalization)]
-    x = np.random.default_rng(0).normal(size=(8, size, size, 3)).astype(np.float32)
+    x = np.random.default_rng(0).normal(size=(64, size, size, 3)).astype(np.float32)
     kept = [n.momentum for n in norms]
     for n in norms:
         n.momentum = 0.0

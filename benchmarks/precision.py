@@ -61,7 +61,7 @@ def mobilenet(tmp: Path) -> Path:
     norms = [n for n in model._flatten_layers() if isinstance(n, keras.layers.BatchNormalization)]
     for n in norms:
         n.momentum = 0.0  # one training-mode call sets the statistics to the batch's
-    model(np.random.default_rng(0).normal(size=(8, 64, 64, 3)).astype(np.float32), training=True)
+    model(np.random.default_rng(0).normal(size=(64, 64, 64, 3)).astype(np.float32), training=True)
     model.save(tmp / "mobilenet_v2.keras")
     import_model(tmp / "mobilenet_v2.keras", tmp / "mobilenet_v2.yaml")
     return tmp / "mobilenet_v2.yaml"

@@ -143,6 +143,7 @@ def convlstm_then_attention():
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_convlstm_and_causal_attention_stream_together(tmp_path):
     """Each carried state has its own shape: the ConvLSTM's (6, 3) per sample beside the
     caches' (None, 6), in the module's STATES, init_state and the ONNX step model."""

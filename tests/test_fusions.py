@@ -11,6 +11,7 @@ pass is about the ONNX form, the ONNX ops are pinned too.
 from typing import Any
 
 import numpy as np
+import pytest
 from test_pass_units import _bn, _w, check, dense, emit, finish, unchanged
 
 from compiler.ir.graph import Graph
@@ -85,6 +86,7 @@ def test_relu_clip_unit():
 # -- fold_batchnorm_depthwise ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_batchnorm_into_depthwise_and_separable(tmp_path):
     m = model(
         [8, 8, 3],
