@@ -33,6 +33,7 @@ import yaml
 os.environ.setdefault("KERAS_BACKEND", "jax")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's compiler
 
+from compiler.keras.calibrate import calibrate_batchnorm  # noqa: E402
 from compiler.tools.bench import Result, bench, machine_peak  # noqa: E402
 
 #: (row name, keras.applications class, batch, frames: None for the flat backbone)
@@ -46,26 +47,6 @@ FULL = [
 QUICK = [("MobileNetV2", "MobileNetV2", 2, None)]
 
 
-def calibrate(keras: Any, model: Any, size: int) -> None:
-    """Each BatchNormalization's moving statistics set to its batch statistics on one
-    random batch (one jitted training-mode call with momentum 0)."""
-    import jax
-
-    norms = [n for n in model._flatten_layers() if isinstance(n, keras.layers.BatchNormalization)]
-    x = np.random.default_rng(0).normal(size=(64, size, size, 3)).astype(np.float32)
-    kept = [n.momentum for n in norms]
-    for n in norms:
-        n.momentum = 0.0
-    trainable = [v.value for v in model.trainable_variables]
-    state = [v.value for v in model.non_trainable_variables]
-    step = jax.jit(lambda t, s, x: model.stateless_call(t, s, x, training=True))
-    _, state = step(trainable, state, x)
-    for v, value in zip(model.non_trainable_variables, state, strict=True):
-        v.assign(value)
-    for n, momentum in zip(norms, kept, strict=True):
-        n.momentum = momentum
-
-
 def imported_backbone(tmp: Path, name: str, size: int) -> Path:
     """keras.applications ``name`` saved and imported: the model file's path."""
     import keras
@@ -75,7 +56,9 @@ def imported_backbone(tmp: Path, name: str, size: int) -> Path:
     keras.utils.set_random_seed(0)
     make = getattr(keras.applications, name)
     model = make(weights=None, include_top=False, input_shape=(size, size, 3), pooling="avg")
-    calibrate(keras, model, size)
+    calibrate_batchnorm(
+        model, np.random.default_rng(0).normal(size=(64, size, size, 3)).astype("f4")
+    )
     src = tmp / f"{name.lower()}_{size}.keras"
     model.save(src)
     dst = src.with_suffix(".yaml")

@@ -52,16 +52,14 @@ def mobilenet(tmp: Path) -> Path:
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
 
+    from compiler.keras.calibrate import calibrate_batchnorm
     from compiler.tools.commands import import_model
 
     keras.utils.set_random_seed(0)
     model = keras.applications.MobileNetV2(
         weights=None, input_shape=(64, 64, 3), alpha=0.35, classes=10
     )
-    norms = [n for n in model._flatten_layers() if isinstance(n, keras.layers.BatchNormalization)]
-    for n in norms:
-        n.momentum = 0.0  # one training-mode call sets the statistics to the batch's
-    model(np.random.default_rng(0).normal(size=(64, 64, 64, 3)).astype(np.float32), training=True)
+    calibrate_batchnorm(model, np.random.default_rng(0).normal(size=(64, 64, 64, 3)).astype("f4"))
     model.save(tmp / "mobilenet_v2.keras")
     import_model(tmp / "mobilenet_v2.keras", tmp / "mobilenet_v2.yaml")
     return tmp / "mobilenet_v2.yaml"

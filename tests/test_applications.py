@@ -23,6 +23,7 @@ import pytest
 from cli_util import tdc
 from compiler.api import compile_file
 from compiler.backends.numpy.codegen import load_module
+from compiler.keras.calibrate import calibrate_batchnorm
 from compiler.keras.float64 import clone_float64, float64_outputs, judge
 from compiler.keras.oracle import run_keras
 from compiler.tools.stream_verify import steps
@@ -71,35 +72,18 @@ def backbone(name: str, size: int) -> Any:
 
 
 def calibrate(keras: Any, model: Any, size: int) -> None:
-    """Each BatchNormalization's moving statistics set to its batch statistics on one
-    random batch (one jitted training-mode call with momentum 0); a model without them
-    (VGG16) has its last convolution scaled so that its features are of order one.
-
-    The batch is large (CALIBRATION samples): at the smallest inputs the deepest layers are
-    1x1, where a batch of 8 gives each channel 8 values, some channels an almost-zero
-    variance, and a model that multiplies other inputs' features by thousands (on
-    EfficientNetV2B0 features up to 6e3, Keras float32 itself 7.6e2 from float64)."""
-    import jax
-
-    norms = [n for n in model._flatten_layers() if isinstance(n, keras.layers.BatchNormalization)]
+    """BatchNormalization statistics set on one random batch of CALIBRATION samples
+    (``calibrate_batchnorm``: at the smallest inputs the deepest layers are 1x1, where a
+    batch of 8 gave EfficientNetV2B0 features up to 6e3, Keras float32 itself 7.6e2 from
+    float64); a model without them (VGG16) has its last convolution scaled so that its
+    features are of order one."""
     x = np.random.default_rng(0).normal(size=(CALIBRATION, size, size, 3)).astype(np.float32)
-    if not norms:
-        conv = [n for n in model._flatten_layers() if isinstance(n, keras.layers.Conv2D)][-1]
-        scale = 1.0 / float(np.mean(np.abs(model.predict(x, verbose=0))))
-        for v in conv.weights:  # ReLU, pooling: the features scale with the last conv
-            v.assign(v.numpy() * scale)
+    if calibrate_batchnorm(model, x):
         return
-    kept = [n.momentum for n in norms]
-    for n in norms:
-        n.momentum = 0.0
-    trainable = [v.value for v in model.trainable_variables]
-    state = [v.value for v in model.non_trainable_variables]
-    step = jax.jit(lambda t, s, x: model.stateless_call(t, s, x, training=True))
-    _, state = step(trainable, state, x)
-    for v, value in zip(model.non_trainable_variables, state, strict=True):
-        v.assign(value)
-    for n, momentum in zip(norms, kept, strict=True):
-        n.momentum = momentum
+    conv = [n for n in model._flatten_layers() if isinstance(n, keras.layers.Conv2D)][-1]
+    scale = 1.0 / float(np.mean(np.abs(model.predict(x, verbose=0))))
+    for v in conv.weights:  # ReLU, pooling: the features scale with the last conv
+        v.assign(v.numpy() * scale)
 
 
 def video(cnn: Any, size: int) -> Any:
