@@ -138,14 +138,20 @@ def clone_float64(model: Any) -> Any:
 def distance(got: np.ndarray, ref: np.ndarray) -> float:
     """The max abs difference: 0 where both hold the same infinity or both NaN; inf for
     another shape or a NaN or infinity on one side only."""
-    diff = _differences(got, ref)
-    return float(np.max(diff, initial=0.0)) if diff is not None else float("inf")
+    return _max(_differences(got, ref))
 
 
 def rms_distance(got: np.ndarray, ref: np.ndarray) -> float:
     """The root mean square difference, with ``distance``'s rules for infinities, NaN
     and shapes."""
-    diff = _differences(got, ref)
+    return _rms(_differences(got, ref))
+
+
+def _max(diff: np.ndarray | None) -> float:
+    return float(np.max(diff, initial=0.0)) if diff is not None else float("inf")
+
+
+def _rms(diff: np.ndarray | None) -> float:
     if diff is None:
         return float("inf")
     return float(np.sqrt(np.mean(np.square(diff)))) if diff.size else 0.0
@@ -194,9 +200,5 @@ class Judgement:
 
 def judge(got: np.ndarray, keras32: np.ndarray, ref64: np.ndarray) -> Judgement:
     """How a backend's output and Keras's float32 output compare with float64."""
-    return Judgement(
-        rms_distance(got, ref64),
-        rms_distance(keras32, ref64),
-        distance(got, ref64),
-        distance(keras32, ref64),
-    )
+    ours, theirs = _differences(got, ref64), _differences(keras32, ref64)
+    return Judgement(_rms(ours), _rms(theirs), _max(ours), _max(theirs))
