@@ -21,6 +21,7 @@ from .fold_batchnorm_depthwise import fold_batchnorm_depthwise
 from .fold_batchnorm_forward import fold_batchnorm_forward
 from .fuse_activation import fuse_activation
 from .fuse_pad import fuse_pad
+from .fuse_pad_pool import fuse_pad_pool
 from .hoist_unfold import hoist_unfold
 from .relu_clip import relu_clip
 from .sink_fold import sink_fold
@@ -38,6 +39,7 @@ PIPELINE: tuple[Pass, ...] = (
     fold_batchnorm_depthwise,
     fold_batchnorm_forward,
     fuse_pad,
+    fuse_pad_pool,
     fuse_activation,
     dce,
 )
