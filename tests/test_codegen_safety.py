@@ -57,8 +57,14 @@ def td(inner: dict, name: str) -> dict:
 CONV = {
     "inputs": {"in.put-1": {"shape": [None, 8, 8, 3]}},
     "layers": [
-        lay("ConvLSTM2D", "init_state", filters=3, kernel_size=3, padding="same",
-            return_sequences=True),
+        lay(
+            "ConvLSTM2D",
+            "init_state",
+            filters=3,
+            kernel_size=3,
+            padding="same",
+            return_sequences=True,
+        ),
         td({"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same"}, LONG),
         td({"type": "BatchNormalization"}, "b.n-1"),
         td({"type": "DepthwiseConv2D", "kernel_size": 3}, "__init__"),
