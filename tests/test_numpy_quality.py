@@ -1,16 +1,13 @@
-"""The generated NumPy module's form: vectorised convolutions and pooling, float32 values,
-RNN input projections outside the time loop, no floating-point warnings on extreme inputs
-(checked against live Keras); values named after their layers, functions that take their
-arguments by name and their weights prepared once, folded layers named in comments."""
+"""The generated NumPy module's numerics: vectorised convolutions and pooling, float32
+values, RNN input projections outside the time loop, no floating-point warnings on extreme
+inputs (checked against live Keras). Its layout and naming: test_numpy_layout.py."""
 
 import ast
-import re
 import warnings
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
+from module_ast import RNN_SUFFIXES, layer, op_functions, source
 
 from compiler.backends.numpy.codegen import load_module
 from compiler.frontend.params import ACTIVATIONS
@@ -18,16 +15,6 @@ from compiler.keras.oracle import keras_model, run_keras
 from oracle import ATOL, RTOL, compile_with_random_weights, model, random_inputs, td
 
 SLOW = pytest.mark.slow  # the Keras comparisons: left out of the fast tier
-RNN_SUFFIXES = ("_lstm", "_gru", "_simplernn")
-
-
-def layer(kind, **kw):
-    return {"type": kind, **kw}
-
-
-def op_functions(text):
-    """The op functions ``Model.predict`` calls, by name."""
-    return {fn.name: fn for fn, _ in op_calls(text, ("predict",))}
 
 
 def loops(fn):
@@ -58,11 +45,6 @@ def calls(node, name):
         for n in ast.walk(node)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == name
     ]
-
-
-def source(tmp_path, spec):
-    compiled = compile_with_random_weights(tmp_path, spec)
-    return compiled, compiled.numpy_source()
 
 
 SPATIAL = {
@@ -215,115 +197,3 @@ def test_dense_activation_extreme_inputs(tmp_path, act):
 @pytest.mark.parametrize("name", ["lstm", "gru", "gru-reset-before", "simple-rnn"])
 def test_rnn_extreme_inputs(tmp_path, name):
     assert_quiet_and_equal(tmp_path, model([11, 3], RNNS[name]), [11, 3])
-
-
-LAYOUTS = {  # with and without the step section, with and without activation helpers
-    "causal": model([None, 4], td(layer("Dense", units=3)), layer("GRU", units=2)),
-    "not-causal": model([None, 4], layer("Bidirectional", layer=layer("LSTM", units=2))),
-    "helpers": model([6, 4], layer("Dense", units=3, activation="softmax"), layer("PReLU")),
-}
-
-
-@SLOW
-@pytest.mark.parametrize("name", list(LAYOUTS))
-def test_sections_are_two_blank_lines_apart(tmp_path, name):
-    """The module's sections and functions are separated by exactly two blank lines."""
-    _, (text, _) = source(tmp_path, LAYOUTS[name])
-    assert "\n\n\n\n" not in text
-    assert text.count("\n\n\n# ---") == text.count("# ---")
-
-
-VIDEO = Path(__file__).resolve().parents[1] / "examples" / "video_classifier.yaml"
-
-
-def every_template_modules(tmp_path, monkeypatch):
-    """The texts of modules that use every op template (names at the loader's limits)."""
-    from test_codegen_safety import compiled_modules
-
-    return [text for *_, text, _ in compiled_modules(tmp_path, monkeypatch)[0]]
-
-
-def op_calls(text, methods=("predict", "step")):
-    """(function, call) for each op function call of ``Model``'s ``methods``."""
-    tree = ast.parse(text)
-    fns = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
-    (model_class,) = [c for c in tree.body if isinstance(c, ast.ClassDef) and c.name == "Model"]
-    for method in model_class.body:
-        for n in ast.walk(method) if getattr(method, "name", "") in methods else ():
-            name = getattr(n.func, "id", "_") if isinstance(n, ast.Call) else "_"
-            if name in fns and not name.startswith("_"):
-                yield fns[name], n
-
-
-def names_in(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-RNN_INPUTS = {("x",), ("x", "mask"), ("x", "h0"), ("x", "h0", "c0")}
-
-
-def test_op_functions_take_named_arguments_and_prepared_weights(tmp_path, monkeypatch):
-    """Parameters named for what they are (an RNN's: x, mask, h0, c0), never renamed in
-    the body; nothing computed from the weights alone (done once, when the model is built)."""
-    rnn_inputs = set()
-    for text in every_template_modules(tmp_path, monkeypatch):
-        for fn, call in op_calls(text):
-            params = [a.arg for a in fn.args.args]
-            n_in = sum(not isinstance(a, ast.Starred) for a in call.args)
-            inputs, weights = params[:n_in], set(params[n_in:])
-            numbered = [bool(re.fullmatch(r"x\d+", p)) for p in inputs]
-            assert not any(numbered) or all(numbered), fn.name  # x0, x1: inputs of one kind
-            if fn.name.endswith(RNN_SUFFIXES):
-                rnn_inputs.add(tuple(inputs))
-            for st in ast.walk(fn):
-                if isinstance(st, ast.Assign) and isinstance(st.value, ast.Tuple):
-                    assert {getattr(e, "id", "") for e in st.value.elts} - set(params), fn.name
-            fixed = weights | {"np"}  # and the locals made from them and constants alone
-            for st in fn.body:
-                if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
-                    if names_in(st.value) <= fixed:
-                        fixed.add(st.targets[0].id)
-            for e in ast.walk(fn):
-                if isinstance(e, (ast.Call, ast.BinOp, ast.UnaryOp, ast.Subscript)):
-                    only = names_in(e) & weights and names_in(e) <= fixed
-                    assert not only, f"{fn.name} computes {ast.unparse(e)} on every call"
-    assert {("x", "mask"), ("x", "h0", "c0")} <= rnn_inputs <= RNN_INPUTS, rnn_inputs
-
-
-@cache
-def video():
-    from compiler.api import compile_file
-
-    return compile_file(VIDEO).numpy_source()[0]
-
-
-def assigned(method):
-    """The names ``method`` assigns, in order."""
-    tuples = [t for n in method.body if isinstance(n, ast.Assign) for t in n.targets]
-    return [e.id for t in tuples for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
-
-
-def test_values_are_named_after_their_layers_alike_in_predict_and_step():
-    (model,) = [c for c in ast.parse(video()).body if getattr(c, "name", "") == "Model"]
-    methods = {f.name: f for f in model.body if isinstance(f, ast.FunctionDef)}
-    layers = ["frames", "conv1", "pool1", "conv2", "pool2", "flat", "lstm", "probs"]
-    for method in ("predict", "step"):
-        assert [v for v in assigned(methods[method]) if v in layers] == layers
-    assert "        frames_folded = conv1_fold(frames)\n" in video()
-    assert "        flat = flat_unfold(flat_folded, frames)\n" in video()
-    assert "lstm, lstm_h, lstm_c = step_lstm_lstm(lstm_reshaped, lstm_h0, lstm_c0, " in video()
-
-
-def test_folded_layers_are_named_in_comments():
-    """bn2 and relu2, folded into conv2 by the passes: in conv2's function and at its calls
-    in predict and step (conv1's own relu is no news)."""
-    for note in ("# bn2 folded into conv2's kernel\n", "# relu2 fused into conv2\n"):
-        assert video().count(note) == 3, note
-    assert "conv1 fused" not in video()
-
-
-def test_convolutions_share_one_template():
-    from compiler.backends.numpy.codegen import template_path, templates_root
-
-    assert {template_path(op) for op in ("Conv1D", "Conv2D", "Conv3D")} == {"ops/conv.py.j2"}
-    assert not list((templates_root() / "ops").glob("Conv[123]D.py.j2"))

@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     keras_ops,
     keras_shape_ir,
     keras_shape_ops,
+    layer_normalization,
     layer_scale,
     merge,
     models,

@@ -1,8 +1,10 @@
-"""Normalization layers: BatchNormalization (inference form) and LayerNormalization.
+"""BatchNormalization (inference form), and what the normalization ops share.
 
-Both IR ops keep their axes as negative indices, so they mean the same on (N, T, *S)
-as on the folded (N*T, *S) of a TimeDistributed layer. Weights stay in Keras's layout
-(``gamma``, ``beta``, ``moving_mean``, ``moving_variance``); backends derive the rest.
+The shared part (``NormOp``, ``neg_axis``, ``static_dims``, ``elements``,
+``NORM_TRAINING``) serves LayerNormalization (``layer_normalization.py``) too. Both IR ops
+keep their axes as negative indices, so they mean the same on (N, T, *S) as on the folded
+(N*T, *S) of a TimeDistributed layer. Weights stay in Keras's layout (``gamma``, ``beta``,
+``moving_mean``, ``moving_variance``); backends derive the rest (``bn_scale_shift``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import TdcError
-from ..frontend.params import Param, axis_spec, boolean, initializer, integer, number, training_only
+from ..frontend.params import Param, boolean, initializer, integer, number, training_only
 from ..ir.graph import Node, Shape, shape_str, static_size
 from ..ir.registry import OpDef, WeightSpec, register, step_axis
 from .activations import apply_fused, numpy_fused_in_place
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from ..ir.graph import Value
     from ..ir.lowering import Builder, LayerSpec
 
-_TRAINING = training_only(
+NORM_TRAINING = training_only(
     "beta_regularizer",
     "gamma_regularizer",
     "beta_constraint",
@@ -52,19 +54,19 @@ def neg_axis(axis: int, shape: Shape, what: str) -> int:
     return axis % rank - rank
 
 
-def _static(shape: Shape, axes: list[int], what: str) -> tuple[int, ...]:
+def static_dims(shape: Shape, axes: list[int], what: str) -> tuple[int, ...]:
     dims = tuple(shape[a] for a in axes)
     if not all(isinstance(d, int) for d in dims):
         raise TdcError(f"{what} needs static dims on its axes, got {shape_str(shape)}")
     return dims  # type: ignore[return-value]
 
 
-def _elements(shape: Shape) -> int:
+def elements(shape: Shape) -> int:
     return static_size(tuple(d if isinstance(d, int) else 1 for d in shape)) or 0
 
 
-class _Norm(OpDef):
-    """Shared by the two: per-sample over feature axes, never the time axis itself."""
+class NormOp(OpDef):
+    """Batch- and LayerNormalization: per-sample over feature axes, never the time axis."""
 
     last_axis_only = fuses_activation = True
     mask_flow, stream = "propagate", "custom"
@@ -79,7 +81,7 @@ class _Norm(OpDef):
 
 
 @register("BatchNormalization")
-class BatchNormalization(_Norm):
+class BatchNormalization(NormOp):
     """Inference form: ``y = (x - moving_mean) / sqrt(moving_variance + eps) * gamma + beta``."""
 
     params = {
@@ -92,7 +94,7 @@ class BatchNormalization(_Norm):
         "gamma_initializer": Param("ones", initializer),
         "moving_mean_initializer": Param("zeros", initializer),
         "moving_variance_initializer": Param("ones", initializer),
-        **_TRAINING,
+        **NORM_TRAINING,
         "renorm": Param(False, boolean),
         "renorm_clipping": Param(None, _renorm_clipping),
         "renorm_momentum": Param(0.99, number()),
@@ -110,7 +112,7 @@ class BatchNormalization(_Norm):
     def weight_specs(self, attrs: dict[str, Any], shapes: list[Shape]) -> dict[str, WeightSpec]:
         """Keras's variables in Keras's order (renorm adds three, unused at inference)."""
         axis = neg_axis(attrs["axis"], shapes[0], "BatchNormalization")
-        shape = _static(shapes[0], [axis], "BatchNormalization")
+        shape = static_dims(shapes[0], [axis], "BatchNormalization")
         specs = {}
         if attrs["scale"]:
             specs["gamma"] = WeightSpec(shape, attrs["gamma_initializer"])
@@ -159,7 +161,7 @@ class BatchNormalization(_Norm):
         }
 
     def flops(self, node: Node) -> int:
-        return 2 * _elements(node.inputs[0].shape)
+        return 2 * elements(node.inputs[0].shape)
 
 
 def _bn_broadcast(node: Node) -> tuple[int, ...]:
@@ -190,134 +192,3 @@ def _scale_shift(node: Node, wide: bool) -> tuple[np.ndarray, np.ndarray]:
     if wide:
         return scale, shift
     return scale.astype(np.float32), shift.astype(np.float32)
-
-
-# -- LayerNormalization ---------------------------------------------------------------------
-
-
-@register("LayerNormalization")
-class LayerNormalization(_Norm):
-    """Normalize each sample over ``axis`` (int or list), then scale by gamma, add beta.
-
-    ``rms_scaling`` (deprecated in Keras, still accepted) follows Keras exactly:
-    ``y = x / sqrt(var(x) + eps) * gamma``, no centring and no beta.
-    """
-
-    params = {
-        "axis": Param(-1, axis_spec),
-        "epsilon": Param(1e-3, number(lo=0)),
-        "center": Param(True, boolean),
-        "scale": Param(True, boolean),
-        "rms_scaling": Param(False, boolean),
-        "beta_initializer": Param("zeros", initializer),
-        "gamma_initializer": Param("ones", initializer),
-        **_TRAINING,
-    }
-
-    def weight_specs(self, attrs: dict[str, Any], shapes: list[Shape]) -> dict[str, WeightSpec]:
-        """Keras's shape: the input dims at the axes as given, sorted by their raw values."""
-        raw = attrs["axis"]
-        axes = [raw] if isinstance(raw, int) else sorted(raw)
-        _ln_axes(raw, shapes[0])
-        specs = {}
-        if attrs["scale"] or attrs["rms_scaling"]:
-            shape = _static(shapes[0], axes, "LayerNormalization")
-            specs["gamma"] = WeightSpec(shape, attrs["gamma_initializer"])
-        if attrs["center"] and not attrs["rms_scaling"]:
-            shape = _static(shapes[0], axes, "LayerNormalization")
-            specs["beta"] = WeightSpec(shape, attrs["beta_initializer"])
-        return specs
-
-    def lower(self, b: Builder, spec: LayerSpec, inputs: list[Value]) -> list[Value]:
-        a = spec.attrs
-        weights = b.weights(self.weight_specs(a, [inputs[0].shape]))
-        attrs = {
-            "axes": _ln_axes(a["axis"], inputs[0].shape),
-            "epsilon": a["epsilon"],
-            "rms_scaling": a["rms_scaling"],
-        }
-        return b.emit("LayerNormalization", inputs, attrs, weights)
-
-    def infer(self, node: Node) -> list[tuple[Shape, str]]:
-        x = node.inputs[0]
-        axes = node.attrs["axes"]
-        if not all(-x.rank < a < 0 for a in axes):
-            raise TdcError(f"LayerNormalization axes {axes} do not fit {shape_str(x.shape)}")
-        size = static_size(tuple(x.shape[a] for a in axes))
-        for key, w in node.weights.items():
-            if size is None or w.size != size:
-                raise TdcError(f"LayerNormalization {key} {w.shape} does not fit {x!r}")
-        return [(x.shape, x.dtype)]
-
-    def onnx(self, g: OnnxBuilder, node: Node) -> None:
-        x = node.inputs[0]
-        axes = node.attrs["axes"]
-        k = len(axes)
-        trailing = x.shape[-k:]
-        suffix = axes == tuple(range(-k, 0))
-        if suffix and not node.attrs["rms_scaling"] and static_size(trailing) is not None:
-            y = _onnx_layernorm(g, node, trailing)  # type: ignore[arg-type]
-        else:
-            y = _onnx_composite(g, node)
-        g.set(node, apply_fused(g, node, y))
-
-    def numpy(self, node: Node) -> dict[str, Any]:
-        return {
-            "axes": repr(node.attrs["axes"]),
-            "epsilon": repr(float(node.attrs["epsilon"])),
-            "rms_scaling": node.attrs["rms_scaling"],
-            "bshape": repr(_ln_broadcast(node)),
-            "has_gamma": "gamma" in node.weights,
-            "has_beta": "beta" in node.weights,
-        }
-
-    def flops(self, node: Node) -> int:
-        per = 5 + len(node.weights)
-        return per * _elements(node.inputs[0].shape)
-
-
-def _ln_axes(raw: int | tuple[int, ...], shape: Shape) -> tuple[int, ...]:
-    """Normalized axes as sorted negative indices (distinct, batch excluded)."""
-    given = [raw] if isinstance(raw, int) else list(raw)
-    axes = sorted({neg_axis(a, shape, "LayerNormalization") for a in given})
-    if len(axes) != len(given):
-        raise TdcError(f"LayerNormalization axis {list(given)} names an axis twice")
-    return tuple(axes)
-
-
-def _ln_broadcast(node: Node) -> tuple[int, ...]:
-    """Shape (from the first normalized axis to the last axis) gamma/beta broadcast to.
-
-    Like Keras, the stored array is reshaped (not transposed) into it.
-    """
-    axes = node.attrs["axes"]
-    x = node.inputs[0]
-    return tuple(x.shape[a] if a in axes else 1 for a in range(axes[0], 0))  # type: ignore[misc]
-
-
-def _onnx_layernorm(g: OnnxBuilder, node: Node, trailing: tuple[int, ...]) -> str:
-    """The ONNX LayerNormalization op over a trailing suffix of static axes."""
-    w = node.weights
-    gamma = w["gamma"].reshape(trailing) if "gamma" in w else np.ones(trailing, np.float32)
-    ins = [g[node.inputs[0]], g.const(gamma, "gamma")]
-    if "beta" in w:
-        ins.append(g.const(w["beta"].reshape(trailing), "beta"))
-    eps = float(node.attrs["epsilon"])
-    return g.op("LayerNormalization", ins, axis=-len(trailing), epsilon=eps)
-
-
-def _onnx_composite(g: OnnxBuilder, node: Node) -> str:
-    """ReduceMean-based form for any axes (and for rms_scaling)."""
-    axes = list(node.attrs["axes"])
-    bshape = _ln_broadcast(node)
-    x = g[node.inputs[0]]
-    d = g.op("Sub", [x, g.op("ReduceMean", [x], axes=axes, keepdims=1)])
-    var = g.op("ReduceMean", [g.op("Mul", [d, d])], axes=axes, keepdims=1)
-    eps = g.const(float(node.attrs["epsilon"]), "epsilon")
-    inv = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [var, eps])])])
-    if "gamma" in node.weights:
-        inv = g.op("Mul", [inv, g.const(node.weights["gamma"].reshape(bshape), "gamma")])
-    y = g.op("Mul", [x if node.attrs["rms_scaling"] else d, inv])
-    if "beta" in node.weights:
-        y = g.op("Add", [y, g.const(node.weights["beta"].reshape(bshape), "beta")])
-    return y
