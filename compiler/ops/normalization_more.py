@@ -18,7 +18,7 @@ from ..errors import TdcError
 from ..frontend.params import Param, axis_spec, boolean, initializer, integer, number, training_only
 from ..ir.graph import Node, Shape, Value, shape_str
 from ..ir.registry import OpDef, WeightSpec, register, step_axis
-from .normalization import neg_axis
+from .normalization import elements, neg_axis
 
 if TYPE_CHECKING:
     from ..backends.onnx.build import OnnxBuilder
@@ -44,13 +44,6 @@ def _int_axis(v: Any) -> int:
     if not isinstance(axis, int):
         raise ValueError("an integer axis (the channel axis)")
     return axis
-
-
-def _elements(shape: Shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d if isinstance(d, int) else 1
-    return n
 
 
 # -- GroupNormalization ----------------------------------------------------------------------
@@ -183,7 +176,7 @@ class GroupNorm(OpDef):
         }
 
     def flops(self, node: Node) -> int:
-        return (5 + len(node.weights)) * _elements(node.inputs[0].shape)
+        return (5 + len(node.weights)) * elements(node.inputs[0].shape)
 
 
 # -- UnitNormalization -----------------------------------------------------------------------
@@ -237,4 +230,4 @@ class UnitNorm(OpDef):
         }
 
     def flops(self, node: Node) -> int:
-        return 3 * _elements(node.inputs[0].shape)
+        return 3 * elements(node.inputs[0].shape)
