@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..ir.graph import Graph, Node, Value
+from .fuse_pad import absorb_pads, sole_user
 
 #: Activations whose outputs are never negative (relu_ext only without a slope).
 _NON_NEGATIVE = {"relu", "relu6", "sigmoid", "hard_sigmoid", "softplus", "exponential"}
@@ -41,30 +42,15 @@ def never_negative(value: Value) -> bool:
 
 
 def _target(graph: Graph, pad: Node) -> Node | None:
-    x = pad.inputs[0]
-    if not all(isinstance(d, int) for d in x.shape[1:-1]) or graph.is_output(pad.output):
+    pool = sole_user(graph, pad)
+    if pool is None or pool.op != "pool" or pool.attrs["mode"] != "max":
         return None
-    uses = graph.uses(pad.output)
-    if len(uses) != 1 or uses[0][1] != 0:
-        return None
-    pool = uses[0][0]
-    if pool.op != "pool" or pool.attrs["mode"] != "max" or pool.attrs["padding"] != "valid":
+    if pool.attrs["padding"] != "valid":
         return None
     sizes = pool.attrs["pool_size"]
     narrow = all(b < k and e < k for (b, e), k in zip(pad.attrs["pads"], sizes, strict=True))
-    return pool if narrow and never_negative(x) else None
+    return pool if narrow and never_negative(pad.inputs[0]) else None
 
 
 def fuse_pad_pool(graph: Graph) -> bool:
-    changed = False
-    for pad in [n for n in graph.nodes if n.op == "zero_pad"]:
-        pool = _target(graph, pad)
-        if pool is None:
-            continue
-        pads = tuple((int(b), int(e)) for b, e in pad.attrs["pads"])
-        absorbs = [*pool.attrs.get("absorbs", ()), (pad.layer, "fused")]
-        pool.attrs = {**pool.attrs, "padding": pads, "absorbs": absorbs}
-        graph.set_input(pool, 0, pad.inputs[0])
-        graph.remove(pad)
-        changed = True
-    return changed
+    return absorb_pads(graph, _target)
