@@ -115,6 +115,7 @@ class WeightSource:
         """Extra keys are an error: they usually mean a misspelt layer name."""
         if self.index is None:
             return
+        self.index.close()
         extra = sorted(set(self.index.members) - self.used)
         if extra:
             raise TdcError(
@@ -151,6 +152,7 @@ class NpzIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.members: dict[str, Member] = {}
+        self._zip: zipfile.ZipFile | None = None
         with _reading(path, ""), zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > MAX_ARRAYS:
@@ -167,11 +169,20 @@ class NpzIndex:
         check_bytes(total, f"the weights file's {len(self.members)} arrays", file=str(path))
 
     def read(self, key: str) -> np.ndarray:
-        """The array under ``key``, header checked again as its data is read."""
+        """The array under ``key``, header checked again as its data is read. The archive
+        is opened once for all reads (its directory parsed once, not once per array)."""
         info = self.members[key].info
-        with _reading(self.path, info.filename), zipfile.ZipFile(self.path) as zf:
-            with zf.open(info) as f:
+        with _reading(self.path, info.filename):
+            if self._zip is None:
+                self._zip = zipfile.ZipFile(self.path)
+            with self._zip.open(info) as f:
                 return read_npy(f, info.file_size, max_bytes())
+
+    def close(self) -> None:
+        """Close the archive ``read`` opened (reading again reopens it)."""
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
 
 
 def _header(f) -> tuple[tuple[int, ...], np.dtype]:
@@ -202,7 +213,10 @@ def _reading(path: Path, member: str) -> Iterator[None]:
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` file (headers and the byte total checked first)."""
     index = NpzIndex(path)
-    return {key: index.read(key) for key in index.members}
+    try:
+        return {key: index.read(key) for key in index.members}
+    finally:
+        index.close()
 
 
 def _key(member: str, seen: dict, file: str) -> str:

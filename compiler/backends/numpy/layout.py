@@ -42,6 +42,8 @@ _NUMBER = re.compile(r"-?[0-9][0-9.e+\-]*")
 
 def width(text: str) -> int:
     """Columns ``text`` takes in an editor (East Asian wide characters count two)."""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
