@@ -67,18 +67,19 @@ def _trained(tmp: Path, size: int) -> tuple[Path, np.ndarray, np.ndarray, np.nda
 
 
 def int8_agreement(path: Path, calibration: np.ndarray, x: np.ndarray, want: np.ndarray) -> float:
-    """Top-1 agreement of ``path`` compiled to int8 ONNX (calibrated on ``calibration``)
+    """Top-1 agreement (%) of ``path`` compiled to int8 ONNX (calibrated on ``calibration``)
     with ``want``, on ``x``."""
     from compiler.api import compile_file
     from compiler.backends.onnx.session import session
     from compiler.precision import reduce
+    from compiler.tools.precision_verify import agreement
 
     compiled = compile_file(path)
     np.save(path.with_name("calibration.npy"), calibration)
     proto = reduce(compiled.onnx(), compiled.spec, "int8", path.with_name("calibration.npy"))
     sess = session(proto)
     got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
-    return float((got.argmax(-1) == want.argmax(-1)).mean())
+    return agreement(got, want, "softmax")
 
 
 def main() -> None:
@@ -92,7 +93,7 @@ def main() -> None:
         agree = int8_agreement(path, calibration, x, f["probs"])
         print(
             f"int8 ONNX ({CALIBRATE} calibration images) top-1 agreement with Keras on "
-            f"{len(x)} held-out images: {100 * agree:.1f}%"
+            f"{len(x)} held-out images: {agree:.1f}%"
         )
 
 

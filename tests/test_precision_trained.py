@@ -18,6 +18,7 @@ import pytest
 from cli_util import tdc
 from compiler.backends.onnx.session import session
 from compiler.keras.synthetic import accuracy, clips, images, train
+from compiler.tools.precision_verify import agreement
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +82,7 @@ def trained(request, tmp_path_factory):
 
 
 def _int8_agreement(trained, calibration) -> float:
-    """Top-1 agreement of the int8 model compiled with ``calibration`` with live Keras."""
+    """Top-1 agreement (%) of the int8 model compiled with ``calibration`` with live Keras."""
     path, _, xt, want, tmp = trained
     out = tmp / f"{calibration.stem}.onnx"
     code, stdout, err = tdc(
@@ -91,12 +92,12 @@ def _int8_agreement(trained, calibration) -> float:
     assert code == 0, stdout + err
     sess = session(onnx.load(out))
     got = sess.run(None, {sess.get_inputs()[0].name: xt})[0]
-    return float((got.argmax(-1) == want.argmax(-1)).mean())
+    return agreement(got, want, "softmax")
 
 
 def test_int8_agrees_with_trained_keras(trained):
     agree = _int8_agreement(trained, trained[1])
-    assert agree >= 0.99, f"int8 top-1 agreement {100 * agree:.1f}% on {len(trained[2])} samples"
+    assert agree >= 99.0, f"int8 top-1 agreement {agree:.1f}% on {len(trained[2])} samples"
 
 
 @pytest.mark.parametrize("broken", ["scaled", "zeros"])
@@ -105,4 +106,4 @@ def test_broken_calibration_disagrees(trained, broken):
     bad = trained[4] / f"{broken}.npy"
     np.save(bad, x * 1000 if broken == "scaled" else np.zeros_like(x))
     agree = _int8_agreement(trained, bad)
-    assert agree < 0.9, f"{broken} calibration: int8 top-1 agreement {100 * agree:.1f}%"
+    assert agree < 90.0, f"{broken} calibration: int8 top-1 agreement {agree:.1f}%"
