@@ -35,8 +35,8 @@ STATES = {
 # ---------------------------------------------------------------- activations
 
 
-def _relu6(x):
-    return np.clip(x, np.float32(0), np.float32(6))
+def _relu6(x, out=None):
+    return np.clip(x, np.float32(0), np.float32(6), out=out)
 
 
 def _tanh(x, out=None):
@@ -74,7 +74,7 @@ def cnn_Conv1_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 16)
     rows += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_Conv1_conv2d as it takes them: made once, by Model.__init__
@@ -94,17 +94,13 @@ def cnn_expanded_conv_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_expanded_conv_depthwise_depthwise_conv as it takes them: made once, by
@@ -146,7 +142,7 @@ def cnn_block_1_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_1_expand_conv2d as it takes them: made once, by Model.__init__
@@ -167,18 +163,14 @@ def cnn_block_1_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), np.float32)
     xp[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_1_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
@@ -219,7 +211,7 @@ def cnn_block_2_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_2_expand_conv2d as it takes them: made once, by Model.__init__
@@ -239,17 +231,13 @@ def cnn_block_2_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_2_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
@@ -298,7 +286,7 @@ def cnn_block_3_expand_conv2d(x, kernel, bias):
     # the bias along whole rows: one long inner loop instead of many short ones
     rows = y.reshape(-1, y.shape[-2] * 48)
     rows += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_3_expand_conv2d as it takes them: made once, by Model.__init__
@@ -319,18 +307,14 @@ def cnn_block_3_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), np.float32)
     xp[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_3_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
@@ -369,7 +353,7 @@ def cnn_block_4_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_4_expand_conv2d as it takes them: made once, by Model.__init__
@@ -387,17 +371,13 @@ def cnn_block_4_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_4_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
@@ -444,7 +424,7 @@ def cnn_block_5_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_5_expand_conv2d as it takes them: made once, by Model.__init__
@@ -462,17 +442,13 @@ def cnn_block_5_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_5_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
@@ -519,7 +495,7 @@ def cnn_block_6_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 16), kernel).reshape(x.shape[:-1] + (96,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_6_expand_conv2d as it takes them: made once, by Model.__init__
@@ -538,18 +514,14 @@ def cnn_block_6_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), np.float32)
     xp[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_6_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
@@ -588,7 +560,7 @@ def cnn_block_7_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_7_expand_conv2d as it takes them: made once, by Model.__init__
@@ -606,17 +578,13 @@ def cnn_block_7_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_7_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
@@ -663,7 +631,7 @@ def cnn_block_8_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_8_expand_conv2d as it takes them: made once, by Model.__init__
@@ -681,17 +649,13 @@ def cnn_block_8_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_8_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
@@ -738,7 +702,7 @@ def cnn_block_9_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_9_expand_conv2d as it takes them: made once, by Model.__init__
@@ -756,17 +720,13 @@ def cnn_block_9_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_9_depthwise_depthwise_conv as it takes them: made once, by Model.__init__
@@ -813,7 +773,7 @@ def cnn_block_10_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 24), kernel).reshape(x.shape[:-1] + (144,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_10_expand_conv2d as it takes them: made once, by Model.__init__
@@ -831,17 +791,13 @@ def cnn_block_10_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_10_depthwise_depthwise_conv as it takes them: made once, by
@@ -881,7 +837,7 @@ def cnn_block_11_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_11_expand_conv2d as it takes them: made once, by Model.__init__
@@ -899,17 +855,13 @@ def cnn_block_11_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_11_depthwise_depthwise_conv as it takes them: made once, by
@@ -957,7 +909,7 @@ def cnn_block_12_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_12_expand_conv2d as it takes them: made once, by Model.__init__
@@ -975,17 +927,13 @@ def cnn_block_12_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_12_depthwise_depthwise_conv as it takes them: made once, by
@@ -1033,7 +981,7 @@ def cnn_block_13_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 32), kernel).reshape(x.shape[:-1] + (192,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_13_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1052,18 +1000,14 @@ def cnn_block_13_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 1, x.shape[2] + 1, x.shape[-1]), np.float32)
     xp[:, 0:0 + x.shape[1], 0:0 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
     win = win[:, ::2, ::2]
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_13_depthwise_depthwise_conv as it takes them: made once, by
@@ -1103,7 +1047,7 @@ def cnn_block_14_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_14_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1121,17 +1065,13 @@ def cnn_block_14_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_14_depthwise_depthwise_conv as it takes them: made once, by
@@ -1179,7 +1119,7 @@ def cnn_block_15_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_15_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1197,17 +1137,13 @@ def cnn_block_15_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_15_depthwise_depthwise_conv as it takes them: made once, by
@@ -1255,7 +1191,7 @@ def cnn_block_16_expand_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 56), kernel).reshape(x.shape[:-1] + (336,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_16_expand_conv2d as it takes them: made once, by Model.__init__
@@ -1273,17 +1209,13 @@ def cnn_block_16_depthwise_depthwise_conv(x, depthwise, bias):
     xp = np.zeros((x.shape[0], x.shape[1] + 2, x.shape[2] + 2, x.shape[-1]), np.float32)
     xp[:, 1:1 + x.shape[1], 1:1 + x.shape[2]] = x
     x = xp
-    # every window tap as one strided view of x: (N, *positions, channels)
+    # every window as one strided view of x: (N, *positions, channels, *taps)
     win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
-    # one multiply-add over the whole tensor per tap, in tap order, into y
-    taps = np.ndindex(3, 3)
-    tap = next(taps)
-    y = win[(...,) + tap] * depthwise[tap]
-    part = np.empty_like(y)
-    for tap in taps:
-        y += np.multiply(win[(...,) + tap], depthwise[tap], out=part)
+    # each output channel the sum over its window taps of tap x weight: one einsum over
+    # the strided view (no copy of the windows)
+    y = np.einsum("npqcij,ijc->npqc", win, depthwise)
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_block_16_depthwise_depthwise_conv as it takes them: made once, by
@@ -1319,7 +1251,7 @@ def cnn_Conv_1_conv2d(x, kernel, bias):
     # a 1x1 window: each position's channels times the kernel, all positions in one GEMM
     y = np.matmul(x.reshape(-1, 112), kernel).reshape(x.shape[:-1] + (1280,))
     y += bias
-    return _relu6(y)
+    return _relu6(y, out=y)
 
 
 # the weights of cnn_Conv_1_conv2d as it takes them: made once, by Model.__init__

@@ -8,6 +8,7 @@ from test_fusions import L, compiled_vs_keras, ops_of
 from oracle import model, onnx_ops, td
 
 
+@pytest.mark.slow
 def test_pad_after_relu_into_max_pooling(tmp_path):
     m = model(
         [9, 9, 3],

@@ -246,6 +246,7 @@ def test_fold_affine_refusals():
 # -- fuse_pad ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_zero_padding_into_the_valid_convolution(tmp_path):
     m = model(
         [9, 9, 3],

@@ -70,6 +70,7 @@ def test_the_reference_is_a_true_float64_run(tmp_path):
     assert distance(ref64, exact) <= 1e-9 * np.abs(exact).max()
 
 
+@pytest.mark.slow
 def test_float32_noise_passes_with_a_note(tmp_path):
     path = tmp_path / "exp.yaml"
     path.write_text(EXP)

@@ -56,7 +56,7 @@ def numpy_call(kind: str, params: dict[str, Any], var: str) -> str:
 
 
 #: Activations whose helper can overwrite its argument (``out=``), sparing an allocation.
-_IN_PLACE = ("relu", "sigmoid", "tanh", "relu_ext")
+_IN_PLACE = ("relu", "relu6", "sigmoid", "tanh", "relu_ext")
 
 
 def numpy_fused_in_place(node: Node, var: str = "y") -> str:

@@ -135,6 +135,14 @@ def _window(node: Node) -> Window:
     return plan_window(node.inputs[0], taps, a["strides"], a["dilation_rate"], a["padding"], what)
 
 
+def _subscripts(rank: int, mult: int) -> str:
+    """einsum of the window view (N, *positions, C, *taps) with the depthwise kernel
+    (*taps, C[, M]): e.g. ``"npqcij,ijc->npqc"`` (2-D, multiplier 1)."""
+    pos, taps = "pqr"[:rank], "ijk"[:rank]
+    m = "m" if mult > 1 else ""
+    return f"n{pos}c{taps},{taps}c{m}->n{pos}c{m}"
+
+
 @register("depthwise_conv")
 class DepthwiseConv(OpDef):
     """Per-channel convolution, then (separable) a 1x1 convolution, then the bias."""
@@ -174,7 +182,6 @@ class DepthwiseConv(OpDef):
     def numpy(self, node: Node) -> dict[str, Any]:
         dw, win = node.weights[_dw_key(node)], _window(node)
         taps, (cin, mult) = dw.shape[:-2], dw.shape[-2:]
-        depth = int(np.prod(taps))
         pw = node.weights.get("pointwise_kernel")
         what = f"depthwise conv {win.describe()}, multiplier {mult}"
         if pw is not None:
@@ -187,8 +194,7 @@ class DepthwiseConv(OpDef):
             "cin": cin,
             "mult": mult,
             "dw_shape": str((*taps, cin)),
-            "taps_args": ", ".join(str(t) for t in taps),
-            "n_taps": depth,
+            "subscripts": _subscripts(len(taps), mult),
             "dw_name": _dw_key(node),
             "pointwise": pw is not None,
             "ret": numpy_fused_in_place(node),
